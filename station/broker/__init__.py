@@ -1,0 +1,1 @@
+"""Broker side of La Station: running a development Mosquitto and generating production configs."""

@@ -1,0 +1,119 @@
+"""Run Mosquitto with the project's development configuration on a chosen or free port.
+
+Used by ``station demo`` and by the tests, so both run the broker the project ships::
+
+    with DevBroker(workdir) as broker:
+        print(broker.port)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+DEV_CONFIG = Path(__file__).resolve().parents[2] / "broker_config" / "mosquitto.dev.conf"
+log = logging.getLogger(__name__)
+
+
+class BrokerError(RuntimeError):
+    pass
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise BrokerError(f"process exited with code {proc.returncode} before listening on {host}:{port}")
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise BrokerError(f"nothing listens on {host}:{port} after {timeout:.0f} s")
+
+
+def mosquitto_binary() -> str:
+    found = shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()), None)
+    if not found:
+        raise BrokerError("mosquitto is not installed (Debian: apt-get install mosquitto)")
+    return found
+
+
+def render_dev_config(port: int, data_dir: Path, source: Path = DEV_CONFIG) -> str:
+    text = source.read_text()
+    text, n = re.subn(r"^listener\s+\d+\s+127\.0\.0\.1\s*$", f"listener {port} 127.0.0.1", text, flags=re.M)
+    if n != 1:
+        raise BrokerError(f"{source}: expected exactly one 'listener PORT 127.0.0.1' line")
+    return text + f"\npersistence_location {data_dir}/\n"
+
+
+class DevBroker:
+    """A Mosquitto process on loopback with the project's development configuration."""
+
+    def __init__(self, workdir: Path, port: int | None = None, config: Path = DEV_CONFIG):
+        self.workdir = Path(workdir)
+        self.port = port or free_port()
+        self.config = config
+        self.proc: subprocess.Popen | None = None
+        self.host = "127.0.0.1"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "mosquitto.log"
+
+    def start(self, timeout: float = 10.0) -> "DevBroker":
+        data = self.workdir / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text(render_dev_config(self.port, data, self.config))
+        logfile = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=logfile,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        logfile.close()
+        try:
+            wait_for_port(self.host, self.port, timeout, self.proc)
+        except BrokerError as exc:
+            self.stop()
+            raise BrokerError(f"mosquitto did not start: {exc}; see {self.log_path}") from exc
+        log.info("mosquitto listening on %s:%d (config %s)", self.host, self.port, conf)
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> "DevBroker":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,150 @@
+"""One messaging interface (connect / publish / subscribe / stop) with paho-mqtt 2 behind it.
+
+Every component talks MQTT v5 through :class:`MqttBus`: it reconnects with backoff,
+re-subscribes after a reconnect, sets a retained last will when asked, and dispatches
+messages to handlers by subscription pattern. Handlers get ``(topic, payload bytes)``;
+validating payloads is the receiver's job (see ``station.contract.decode``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.packettypes import PacketTypes
+from pydantic import BaseModel
+
+log = logging.getLogger(__name__)
+Handler = Callable[[str, bytes], None]
+
+
+@dataclass
+class MqttSettings:
+    """Where and how to reach the broker. Secrets come from the environment or files."""
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls_ca: str | None = None
+    keepalive: int = 30
+
+    def describe(self) -> str:
+        user = f"{self.username}@" if self.username else ""
+        return f"mqtt{'s' if self.tls_ca else ''}://{user}{self.host}:{self.port}"
+
+
+class MqttBus:
+    """A paho-mqtt 2 client (MQTT v5) with handlers per subscription.
+
+    ``will`` is ``(topic, payload, retain)``; ``on_connect`` runs after every (re)connect,
+    once the subscriptions are renewed, on paho's network thread.
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        settings: MqttSettings,
+        *,
+        will: tuple[str, bytes, bool] | None = None,
+        on_connect: Callable[[], None] | None = None,
+        clean_start: bool = True,
+        session_expiry_s: int | None = None,
+        manual_ack: bool = False,
+    ):
+        self.client_id = client_id
+        self.settings = settings
+        self._subs: dict[str, tuple[int, Handler]] = {}
+        self._on_connect_cb = on_connect
+        self._clean_start = clean_start
+        self._session_expiry_s = session_expiry_s
+        self.connected = threading.Event()
+        self._stopping = False
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+            manual_ack=manual_ack,
+        )
+        if settings.username:
+            self.client.username_pw_set(settings.username, settings.password)
+        if settings.tls_ca:
+            self.client.tls_set(ca_certs=settings.tls_ca)
+        if will:
+            self.client.will_set(will[0], will[1], qos=1, retain=will[2])
+        self.client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self.client.max_queued_messages_set(0)
+        self.client.on_connect = self._handle_connect
+        self.client.on_disconnect = self._handle_disconnect
+        self.client.on_message = self._handle_unrouted
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self, wait: float | None = 10.0) -> "MqttBus":
+        """Connect in the background; with ``wait``, block until connected or raise."""
+        props = None
+        if self._session_expiry_s is not None:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self._session_expiry_s
+        self.client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive,
+                                  clean_start=self._clean_start, properties=props)
+        self.client.loop_start()
+        if wait and not self.connected.wait(wait):
+            self.stop()
+            raise ConnectionError(f"{self.client_id}: cannot connect to {self.settings.describe()} in {wait:.0f} s")
+        return self
+
+    def stop(self) -> None:
+        self._stopping = True
+        try:
+            self.client.disconnect()
+        finally:
+            self.client.loop_stop()
+            self.connected.clear()
+
+    # -- messaging ----------------------------------------------------------------------
+    def subscribe(self, pattern: str, handler: Handler, qos: int = 1) -> None:
+        self._subs[pattern] = (qos, handler)
+        self.client.message_callback_add(pattern, self._wrap(handler))
+        if self.connected.is_set():
+            self.client.subscribe(pattern, qos)
+
+    def publish(self, topic: str, message: BaseModel | bytes, *, qos: int = 1, retain: bool = False):
+        payload = message if isinstance(message, bytes) else message.model_dump_json().encode()
+        return self.client.publish(topic, payload, qos=qos, retain=retain)
+
+    # -- paho callbacks -----------------------------------------------------------------
+    def _wrap(self, handler: Handler):
+        def on_message(client, userdata, msg):
+            try:
+                handler(msg.topic, msg.payload)
+            except Exception:  # a handler bug must never kill the network loop
+                log.exception("%s: handler failed on %s", self.client_id, msg.topic)
+        return on_message
+
+    def _handle_unrouted(self, client, userdata, msg) -> None:
+        log.debug("%s: no handler for %s", self.client_id, msg.topic)
+
+    def _handle_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.warning("%s: broker refused the connection: %s", self.client_id, reason_code)
+            return
+        for pattern, (qos, _) in self._subs.items():
+            client.subscribe(pattern, qos)
+        self.connected.set()
+        log.info("%s: connected to %s", self.client_id, self.settings.describe())
+        if self._on_connect_cb:
+            try:
+                self._on_connect_cb()
+            except Exception:
+                log.exception("%s: on_connect hook failed", self.client_id)
+
+    def _handle_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        was = self.connected.is_set()
+        self.connected.clear()
+        if was and not self._stopping:
+            log.warning("%s: disconnected (%s); reconnecting", self.client_id, reason_code)

@@ -1,0 +1,90 @@
+"""Session fixtures: a real Mosquitto (the project's dev config) and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+from gpiozero import Device
+
+from station.broker.dev import BrokerError, DevBroker
+from station.inventory import DEFAULT_INVENTORY, load_inventory
+from station.mqtt import MqttSettings
+from tests.utils.services import PostgresServer, unavailable
+
+
+@pytest.fixture(scope="session")
+def inventory():
+    return load_inventory(DEFAULT_INVENTORY)
+
+
+@pytest.fixture(scope="session")
+def mosquitto(tmp_path_factory):
+    """A Mosquitto started with broker_config/mosquitto.dev.conf on a free loopback port."""
+    broker = DevBroker(tmp_path_factory.mktemp("mosquitto"))
+    try:
+        broker.start()
+    except BrokerError as exc:
+        unavailable("mosquitto", str(exc))
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture()
+def broker(tmp_path):
+    """A private Mosquitto for a test that stops or kills its broker."""
+    b = DevBroker(tmp_path / "mosquitto")
+    try:
+        b.start()
+    except BrokerError as exc:
+        unavailable("mosquitto", str(exc))
+    yield b
+    b.stop()
+
+
+@pytest.fixture()
+def mqtt_settings(mosquitto) -> MqttSettings:
+    return MqttSettings(host=mosquitto.host, port=mosquitto.port)
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A PostgreSQL server of our own (initdb on a free port); yields its SQLAlchemy URL."""
+    import tempfile
+    from pathlib import Path
+
+    # Not under pytest's tmp (mode 0700 for root): the postgres user must reach its data.
+    workdir = Path(tempfile.mkdtemp(prefix="station-pg-"))
+    server = PostgresServer(workdir)
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001 - any failure to start means "not available"
+        server.stop()
+        unavailable("postgresql", str(exc))
+    yield server
+    server.stop()
+    import shutil
+
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_global_pin_factory():
+    """Devices must get their pin factory explicitly; reset gpiozero's global one after a test."""
+    yield
+    if Device.pin_factory is not None:
+        Device.pin_factory.close()
+        Device.pin_factory = None
+
+
+def wait_until(predicate, timeout: float = 5.0, interval: float = 0.02):
+    """Poll ``predicate`` until it returns a truthy value; return it or raise AssertionError."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
