@@ -116,7 +116,7 @@ class Door(Strict):
     name: str = Field(min_length=1, max_length=80)
     lock: LockType
     max_unlock_s: float = Field(default=5.0, gt=0, le=60)
-    held_open_after_s: float = Field(default=60.0, gt=0, le=3600)
+    held_open_after_s: float = Field(default=120.0, gt=0, le=3600, description="Open longer than this: door_held_open.")
 
 
 class Node(Strict):

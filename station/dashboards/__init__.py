@@ -1,0 +1,1 @@
+"""Grafana boards and alerts for facility staff: built from code, provisioned through grafana-client."""
