@@ -7,6 +7,7 @@
     station collector run            MQTT in, occupancy out
     station api run                  the API and the board
     station protocol export DIR      JSON Schemas and the topic table
+    station broker gen / check       broker config from the inventory; ACL audit
     station dashboards provision     push Grafana boards and alerts
 
 Each component owns its sub-command in its own package (``edge/cli.py``,
@@ -24,6 +25,7 @@ import typer
 from api.cli import app as api_app
 from collector.cli import app as collector_app
 from edge.cli import app as edge_app
+from station.broker.cli import app as broker_app
 from station.cli_common import InventoryOpt, VerboseOpt, load_or_fail
 from station.dashboards.cli import app as dashboards_app
 
@@ -36,6 +38,7 @@ app.add_typer(edge_app, name="edge")
 app.add_typer(collector_app, name="collector")
 app.add_typer(api_app, name="api")
 app.add_typer(protocol_app, name="protocol")
+app.add_typer(broker_app, name="broker")
 app.add_typer(dashboards_app, name="dashboards")
 
 

@@ -1,0 +1,53 @@
+"""What the deployment files may refer to: the settings the code reads, found by introspection.
+
+Collected at test time, so that settings added by other components are recognised and
+settings removed make the deployment files fail.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+import typer
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def api_env_vars() -> set[str]:
+    from api.settings import ApiSettings
+
+    prefix = ApiSettings.model_config.get("env_prefix", "")
+    return {f"{prefix}{name}".upper() for name in ApiSettings.model_fields}
+
+
+def command(group: typer.Typer, name: str) -> click.Command:
+    return typer.main.get_command(group).commands[name]
+
+
+def command_env_vars(cmd: click.Command, source: Path) -> set[str]:
+    """Option envvars of a CLI command, plus variables its module reads with os.environ."""
+    names = {p.envvar for p in cmd.params if isinstance(getattr(p, "envvar", None), str)}
+    names |= set(re.findall(r"""environ(?:\.get)?\(\s*["'](STATION_[A-Z0-9_]+)""", source.read_text()))
+    names |= set(re.findall(r"""environ\[\s*["'](STATION_[A-Z0-9_]+)""", source.read_text()))
+    return names
+
+
+def collector_env_vars() -> set[str]:
+    from collector.cli import app
+
+    return command_env_vars(command(app, "run"), REPO / "collector" / "cli.py")
+
+
+def options_of(cmd: click.Command) -> set[str]:
+    return {opt for p in cmd.params for opt in getattr(p, "opts", [])}
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
