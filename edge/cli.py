@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -20,13 +19,17 @@ def edge_run(config: Path = typer.Option(..., "--config", help="Edge node config
              validate_config: bool = typer.Option(False, "--validate-config", help="Check the config and exit."),
              verbose: bool = VerboseOpt) -> None:
     """Run one edge node on its GPIO pins (GPIOZERO_PIN_FACTORY=mock on a laptop)."""
-    from edge.config import load_edge_config, mqtt_settings
+    from edge.config import check_data_dir, load_edge_config, mqtt_settings, room_sensors, site_keys
     from edge.profiles import load_profile
 
     try:
         cfg, inv, digest = load_edge_config(config)
         _, node = inv.node(cfg.node)
         profile = load_profile(cfg.profile or node.profile.value)
+        if profile.profile != node.profile.value:
+            raise ConfigError([f"{config}: profile: {profile.profile} profile for a {node.profile.value}"])
+        keys = site_keys(cfg)
+        check_data_dir(cfg)
         mqtt = mqtt_settings(cfg)
     except ConfigError as exc:
         fail(exc)
@@ -36,10 +39,25 @@ def edge_run(config: Path = typer.Option(..., "--config", help="Edge node config
     setup_logging(verbose)
     from edge.node import EdgeNode
 
-    node_agent = EdgeNode(inv, cfg.node, mqtt, profile=profile, config_hash=digest,
-                          telemetry_interval_s=cfg.telemetry_interval_s).start(wait=None)
+    try:
+        sensors = room_sensors(cfg, profile) if node.profile.value == "room_node" else None
+    except ConfigError as exc:
+        fail(exc)
+    node_agent = EdgeNode(inv, cfg.node, mqtt, profile=profile, config_hash=digest, sensors=sensors,
+                          telemetry_interval_s=cfg.telemetry_interval_s, data_dir=cfg.data_dir, keys=keys,
+                          access=cfg.access.settings(), outbox_event_cap=cfg.outbox.event_cap,
+                          outbox_telemetry_cap=cfg.outbox.telemetry_cap).start(wait=None)
     wait_for_signal()
     node_agent.stop()
+
+
+@app.command("keys")
+def edge_keys(out: Path = typer.Option(..., "--out", help="Directory for the development key set.")) -> None:
+    """Write a development key set: the site's Ed25519 key pair and HMAC key (kept if present)."""
+    from edge.keys import generate_dev_keys
+
+    for role, path in generate_dev_keys(out).items():
+        typer.echo(f"{role}: {path}")
 
 
 @app.command("simulate")
@@ -48,6 +66,11 @@ def edge_simulate(inventory: Path = InventoryOpt, mqtt_host: str = MqttHostOpt, 
                   speed: float = typer.Option(60.0, "--speed", help="Clock acceleration."),
                   truth: Optional[Path] = typer.Option(None, "--truth", help="Write ground truth CSV here."),
                   seed: int = typer.Option(7, "--seed"),
+                  keys_dir: Optional[Path] = typer.Option(
+                      None, "--keys-dir", help="Site key set to use (created if missing); default: a temporary one."),
+                  publish_grants: bool = typer.Option(
+                      True, "--publish-grants/--no-publish-grants",
+                      help="Publish the simulated members' signed grant lists (off when the API publishes them)."),
                   verbose: bool = VerboseOpt) -> None:
     """Run every node of the inventory's sites on mock pins against a real broker."""
     from edge.simulator import BuildingSimulator
@@ -59,6 +82,6 @@ def edge_simulate(inventory: Path = InventoryOpt, mqtt_host: str = MqttHostOpt, 
     inv = load_or_fail(inventory)
     clock = AcceleratedClock(demo_start(inv), speed)
     sim = BuildingSimulator(inv, MqttSettings(host=mqtt_host, port=mqtt_port), clock=clock, sites=site,
-                            seed=seed, truth_csv=truth).start()
+                            seed=seed, truth_csv=truth, keys_dir=keys_dir, publish_grants=publish_grants).start()
     wait_for_signal()
     sim.stop()

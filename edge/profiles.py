@@ -46,6 +46,12 @@ class HardwareProfile(BaseModel):
         for bus in self.buses:
             if bus not in RESERVED:
                 raise ValueError(f"unknown bus {bus!r} (known: uart, i2c1, spi0)")
+        formats = self.options.get("wiegand_formats", [26, 34])
+        if not isinstance(formats, list) or not formats or any(f not in (26, 34) for f in formats):
+            raise ValueError("options.wiegand_formats must be a list of 26 and/or 34")
+        gap = self.options.get("wiegand_frame_gap_s", 0.010)
+        if not isinstance(gap, (int, float)) or not 0.002 <= gap <= 0.5:
+            raise ValueError("options.wiegand_frame_gap_s must be between 0.002 and 0.5 s")
         used: dict[int, str] = {}
         active = {b for b, on in self.buses.items() if on} | {"i2c0_eeprom"}
         for name, pin in self.pins.items():

@@ -56,6 +56,7 @@ class MqttBus:
         clean_start: bool = True,
         session_expiry_s: int | None = None,
         manual_ack: bool = False,
+        receive_maximum: int | None = None,
     ):
         self.client_id = client_id
         self.settings = settings
@@ -63,7 +64,11 @@ class MqttBus:
         self._on_connect_cb = on_connect
         self._clean_start = clean_start
         self._session_expiry_s = session_expiry_s
+        self._receive_maximum = receive_maximum
+        self.manual_ack = manual_ack
         self.connected = threading.Event()
+        self.subscribed = threading.Event()  # every subscription of the last connect acknowledged
+        self._pending_subs: set[int] = set()
         self._stopping = False
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -81,19 +86,23 @@ class MqttBus:
         self.client.max_queued_messages_set(0)
         self.client.on_connect = self._handle_connect
         self.client.on_disconnect = self._handle_disconnect
+        self.client.on_subscribe = self._handle_subscribe
         self.client.on_message = self._handle_unrouted
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self, wait: float | None = 10.0) -> "MqttBus":
         """Connect in the background; with ``wait``, block until connected or raise."""
         props = None
-        if self._session_expiry_s is not None:
+        if self._session_expiry_s is not None or self._receive_maximum is not None:
             props = Properties(PacketTypes.CONNECT)
+        if self._session_expiry_s is not None:
             props.SessionExpiryInterval = self._session_expiry_s
+        if self._receive_maximum is not None:
+            props.ReceiveMaximum = self._receive_maximum
         self.client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive,
                                   clean_start=self._clean_start, properties=props)
         self.client.loop_start()
-        if wait and not self.connected.wait(wait):
+        if wait and not (self.connected.wait(wait) and self.subscribed.wait(wait)):
             self.stop()
             raise ConnectionError(f"{self.client_id}: cannot connect to {self.settings.describe()} in {wait:.0f} s")
         return self
@@ -107,9 +116,15 @@ class MqttBus:
             self.connected.clear()
 
     # -- messaging ----------------------------------------------------------------------
-    def subscribe(self, pattern: str, handler: Handler, qos: int = 1) -> None:
+    def subscribe(self, pattern: str, handler: Handler, qos: int = 1, *, raw: bool = False) -> None:
+        """Route messages matching ``pattern`` to ``handler(topic, payload)``.
+
+        With ``raw=True`` the handler gets paho's message itself and, under ``manual_ack``,
+        must call :meth:`ack` once what it carries is stored; otherwise the bus
+        acknowledges after the handler returns.
+        """
         self._subs[pattern] = (qos, handler)
-        self.client.message_callback_add(pattern, self._wrap(handler))
+        self.client.message_callback_add(pattern, self._wrap(handler, raw))
         if self.connected.is_set():
             self.client.subscribe(pattern, qos)
 
@@ -117,13 +132,24 @@ class MqttBus:
         payload = message if isinstance(message, bytes) else message.model_dump_json().encode()
         return self.client.publish(topic, payload, qos=qos, retain=retain)
 
+    def ack(self, message: mqtt.MQTTMessage) -> None:
+        """Acknowledge a message received under ``manual_ack`` (any thread)."""
+        if self.manual_ack and message.qos > 0:
+            self.client.ack(message.mid, message.qos)
+
     # -- paho callbacks -----------------------------------------------------------------
-    def _wrap(self, handler: Handler):
+    def _wrap(self, handler, raw: bool = False):
         def on_message(client, userdata, msg):
             try:
-                handler(msg.topic, msg.payload)
+                if raw:
+                    handler(msg)
+                else:
+                    handler(msg.topic, msg.payload)
             except Exception:  # a handler bug must never kill the network loop
                 log.exception("%s: handler failed on %s", self.client_id, msg.topic)
+            finally:
+                if self.manual_ack and not raw:
+                    self.ack(msg)
         return on_message
 
     def _handle_unrouted(self, client, userdata, msg) -> None:
@@ -133,8 +159,11 @@ class MqttBus:
         if reason_code.is_failure:
             log.warning("%s: broker refused the connection: %s", self.client_id, reason_code)
             return
-        for pattern, (qos, _) in self._subs.items():
-            client.subscribe(pattern, qos)
+        self.subscribed.clear()
+        pending = {client.subscribe(pattern, qos)[1] for pattern, (qos, _) in self._subs.items()}
+        self._pending_subs = pending
+        if not pending:
+            self.subscribed.set()
         self.connected.set()
         log.info("%s: connected to %s", self.client_id, self.settings.describe())
         if self._on_connect_cb:
@@ -142,6 +171,11 @@ class MqttBus:
                 self._on_connect_cb()
             except Exception:
                 log.exception("%s: on_connect hook failed", self.client_id)
+
+    def _handle_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        self._pending_subs.discard(mid)
+        if not self._pending_subs:
+            self.subscribed.set()
 
     def _handle_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         was = self.connected.is_set()

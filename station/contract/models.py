@@ -110,6 +110,7 @@ class EventKind(str, Enum):
     outbox_alarm = "outbox_alarm"
     grants_rejected = "grants_rejected"
     command_applied = "command_applied"
+    command_rejected = "command_rejected"
 
 
 class NodeEvent(Message):

@@ -1,0 +1,249 @@
+"""One door's access logic: the local badge decision and the door state machine.
+
+Everything here runs on the node without the network: a badge is hashed with the site
+key, looked up in the cached grant list, and the strike switches before anything is
+published (events go through the outbox afterwards).
+
+Door states and what they report::
+
+    locked ──badge granted / exit button / unlock_once──► unlocked (N s, capped)
+    unlocked ──door closes or N s pass──► locked
+    locked ──door opens──► door_opened + door_forced
+    open longer than held_open_after_s ──► door_held_open (once per opening)
+    fire input ──► fire_release (fail-safe doors released until the alarm clears)
+    N denials within T s ──► reader_lockout for L s (every badge denied meanwhile)
+    command lockdown ──► only staff badges; exit button still works (egress)
+    command release ──► unlocked until command normal
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from station.clock import Clock
+from station.contract import DoorAction, DoorCommand, EventKind, GrantRole
+from station.contract.signing import SignatureError, verify
+from station.inventory import Door
+
+from .devices.strike import DoorStrike
+from .grants import GrantCache
+from .keys import SiteKeys
+
+log = logging.getLogger(__name__)
+Emit = Callable[..., object]
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    """Access policy of a node (edge config ``access:``)."""
+
+    unlock_s: float = 5.0
+    lockout_after: int = 5
+    lockout_window_s: float = 30.0
+    lockout_s: float = 60.0
+    staff_when_expired: bool = True
+
+
+class DoorController:
+    """Ties a door's devices to its grant list; call the ``on_*`` methods from device callbacks."""
+
+    def __init__(self, door: Door, *, strike: DoorStrike, grants: GrantCache, keys: SiteKeys | None,
+                 emit: Emit, clock: Clock, settings: AccessSettings | None = None, indicators=None):
+        self.door, self.space = door, door.space
+        self.strike, self.grants, self.keys = strike, grants, keys
+        self.emit_event, self.clock = emit, clock
+        self.settings = settings or AccessSettings()
+        self.indicators = indicators
+        self.mode = DoorAction.normal
+        self.fire = False
+        self.is_open = False
+        self.counters: Counter[str] = Counter()
+        self._denials: deque[datetime] = deque()
+        self._locked_out_until: datetime | None = None
+        self._held_timer: threading.Timer | None = None
+        self._opening = 0
+        self._applied_commands: deque[str] = deque(maxlen=256)
+        self._lock = threading.RLock()
+
+    def _emit(self, kind: EventKind, **fields) -> None:
+        self.emit_event(kind, door=self.door.id, space=self.space, **fields)
+
+    # -- badges -------------------------------------------------------------------------
+    def on_badge(self, card_number: str, bits: int = 26) -> bool:
+        """A card was read: decide locally, switch the strike, then report. True if admitted."""
+        now = self.clock.now()
+        if self.keys is None:
+            self._deny(None, "no site HMAC key configured", now)
+            return False
+        credential = self.keys.credential_hash(card_number)
+        if self._locked_out_until is not None and now < self._locked_out_until:
+            self.counters["denied_locked_out"] += 1
+            if self.indicators:
+                self.indicators.denied()
+            self._emit(EventKind.access_denied, credential_hash=credential, reason="reader locked out")
+            return False
+        decision = self.grants.decide(self.door.id, credential, now)
+        if decision.granted and self.mode is DoorAction.lockdown and decision.role is not GrantRole.staff:
+            decision = type(decision)(False, "door in lockdown", decision.role)
+        if decision.granted:
+            seconds = self.strike.unlock(self.settings.unlock_s)  # the strike first: latency
+            self.counters["granted"] += 1
+            if self.indicators:
+                self.indicators.granted(seconds / self.clock.speed)
+            self._emit(EventKind.access_granted, credential_hash=credential,
+                       reason=f"{decision.role.value if decision.role else 'member'}: {decision.reason}")
+            return True
+        self._deny(credential, decision.reason, now)
+        return False
+
+    def _deny(self, credential: str | None, reason: str, now: datetime) -> None:
+        self.counters["denied"] += 1
+        if self.indicators:
+            self.indicators.denied()
+        self._emit(EventKind.access_denied, credential_hash=credential, reason=reason)
+        with self._lock:
+            window = timedelta(seconds=self.settings.lockout_window_s)
+            self._denials.append(now)
+            while self._denials and now - self._denials[0] > window:
+                self._denials.popleft()
+            if len(self._denials) >= self.settings.lockout_after:
+                self._denials.clear()
+                self._locked_out_until = now + timedelta(seconds=self.settings.lockout_s)
+                lockout = True
+            else:
+                lockout = False
+        if lockout:
+            self.counters["lockouts"] += 1
+            log.warning("door %s: reader locked out for %.0f s after %d denials", self.door.id,
+                        self.settings.lockout_s, self.settings.lockout_after)
+            if self.indicators:
+                self.indicators.locked_out(self.settings.lockout_s / self.clock.speed)
+            self._emit(EventKind.reader_lockout, reason=f"{self.settings.lockout_after} denials within "
+                       f"{self.settings.lockout_window_s:g} s; locked out for {self.settings.lockout_s:g} s")
+
+    @property
+    def locked_out(self) -> bool:
+        return self._locked_out_until is not None and self.clock.now() < self._locked_out_until
+
+    def on_reader_error(self, reason: str) -> None:
+        self._emit(EventKind.reader_error, reason=reason[:200])
+
+    # -- the door -----------------------------------------------------------------------
+    def on_opened(self) -> None:
+        with self._lock:
+            self.is_open = True
+            self._opening += 1
+            opening = self._opening
+            authorized = self.strike.is_unlocked
+            self._cancel_held_timer()
+            self._held_timer = threading.Timer(self.door.held_open_after_s / self.clock.speed,
+                                               self._held_open, args=(opening,))
+            self._held_timer.daemon = True
+            self._held_timer.start()
+        self._emit(EventKind.door_opened)
+        if not authorized:
+            self.counters["forced"] += 1
+            log.warning("door %s: opened without a grant or exit request", self.door.id)
+            self._emit(EventKind.door_forced, reason="opened while locked")
+
+    def on_closed(self) -> None:
+        with self._lock:
+            self.is_open = False
+            self._cancel_held_timer()
+            relock = self.strike.is_unlocked and not self.strike.released
+        if relock:
+            self.strike.lock()
+        self._emit(EventKind.door_closed)
+
+    def _held_open(self, opening: int) -> None:
+        with self._lock:
+            if not self.is_open or opening != self._opening or self.strike.released:
+                return
+        self.counters["held_open"] += 1
+        self._emit(EventKind.door_held_open, reason=f"open longer than {self.door.held_open_after_s:g} s")
+
+    def _cancel_held_timer(self) -> None:
+        if self._held_timer is not None:
+            self._held_timer.cancel()
+            self._held_timer = None
+
+    def on_exit_request(self) -> None:
+        if self.mode is DoorAction.release or self.fire:
+            return
+        self.strike.unlock(self.settings.unlock_s)
+        self._emit(EventKind.exit_request)
+
+    # -- fire and tamper ----------------------------------------------------------------
+    def on_fire_alarm(self) -> None:
+        self.fire = True
+        if self.door.lock.value == "fail_safe":
+            self.strike.release()
+            if self.indicators:
+                self.indicators.released(True)
+            self._emit(EventKind.fire_release, reason="fire alarm: fail-safe door released")
+        else:
+            self._emit(EventKind.fire_release, reason="fire alarm: fail-secure door, mechanical egress only")
+
+    def on_fire_cleared(self) -> None:
+        if not self.fire:
+            return  # the contact settling at start, not the end of an alarm
+        self.fire = False
+        if self.mode is not DoorAction.release:
+            self.strike.lock()
+            if self.indicators:
+                self.indicators.released(False)
+        self._emit(EventKind.fire_cleared)
+
+    def on_tamper(self) -> None:
+        self._emit(EventKind.tamper, reason="enclosure opened")
+
+    # -- staff commands -----------------------------------------------------------------
+    def apply_command(self, command: DoorCommand) -> bool:
+        """Verify and apply a staff command; report ``command_applied`` or ``command_rejected``."""
+        problem = None
+        if command.door != self.door.id:
+            problem = f"command for door {command.door}"
+        elif self.keys is None:
+            problem = "no site public key configured"
+        elif command.id in self._applied_commands:
+            problem = f"command {command.id} already applied"
+        elif self.clock.now() >= command.expires_at:
+            problem = "command expired"
+        else:
+            try:
+                verify(command, self.keys.public_key)
+            except SignatureError as exc:
+                problem = str(exc)
+        if problem:
+            self.counters["commands_rejected"] += 1
+            log.warning("door %s: command rejected: %s", self.door.id, problem)
+            self._emit(EventKind.command_rejected, reason=problem)
+            return False
+        self._applied_commands.append(command.id)
+        action = command.action
+        if action is DoorAction.unlock_once:
+            self.strike.unlock(self.settings.unlock_s)
+        elif action is DoorAction.release:
+            self.mode = action
+            self.strike.release()
+        elif action is DoorAction.lockdown:
+            self.mode = action
+            if not self.fire:
+                self.strike.lock()
+        elif action is DoorAction.normal:
+            self.mode = action
+            if not self.fire:
+                self.strike.lock()
+        if self.indicators:
+            self.indicators.released(self.mode is DoorAction.release)
+        self._emit(EventKind.command_applied, reason=f"{action.value} by {command.issued_by}"[:200])
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            self._cancel_held_timer()

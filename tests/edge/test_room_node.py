@@ -1,0 +1,57 @@
+"""A room node against a real broker: motion, telemetry through the outbox, a dead CO2 sensor."""
+
+import threading
+from datetime import datetime, timezone
+
+import pytest
+from gpiozero.pins.mock import MockFactory
+
+from edge.devices.analog import LdrLight, open_mcp3008
+from edge.devices.mhz19 import MHZ19B
+from edge.node import EdgeNode, RoomSensors
+from edge.simulator.fakes import FakeMhz19Port, MockMcp3008
+from station.clock import AcceleratedClock
+from station.contract import Telemetry, topics
+from station.mqtt import MqttBus
+from tests.conftest import wait_until
+from tests.edge.helpers import EventListener
+
+pytestmark = pytest.mark.mosquitto
+NODE, SPACE = "ls-salle-salle-aiguillage", "salle-aiguillage"
+
+
+def test_dead_co2_sensor_is_reported_as_a_fault_not_as_zero(inventory, mqtt_settings, caplog):
+    factory = MockFactory()
+    chip = MockMcp3008(pin_factory=factory)
+    chip.channels[0] = 3.3 * LdrLight.fraction_for_lux(250)
+    port = FakeMhz19Port(lambda: 640)
+    sensors = RoomSensors(co2=MHZ19B(port), light=LdrLight(open_mcp3008(0, pin_factory=factory)))
+    clock = AcceleratedClock(datetime.now(timezone.utc), speed=600)  # telemetry every 60 s → 0.1 s
+    received: list[Telemetry] = []
+    lock = threading.Lock()
+
+    def on_telemetry(topic, payload):
+        with lock:
+            received.append(Telemetry.model_validate_json(payload))
+
+    watcher = MqttBus("watch-telemetry", mqtt_settings)
+    watcher.subscribe(topics.node_telemetry("la-station", NODE), on_telemetry)
+    watcher.start()
+    with EventListener(mqtt_settings, "listener-room") as listener, \
+            EdgeNode(inventory, NODE, mqtt_settings, pin_factory=factory, clock=clock, sensors=sensors,
+                     telemetry_interval_s=60) as node:
+        wait_until(lambda: received, timeout=5)
+        factory.pin(node.profile.pins["pir"]).drive_high()
+        wait_until(lambda: listener.of("motion"), timeout=5)
+        port.mode = "dead"
+        wait_until(lambda: received[-1].faults == ["co2"], timeout=5)
+        wait_until(lambda: listener.of("sensor_fault"), timeout=5)
+        port.mode = "ok"
+        wait_until(lambda: received[-1].faults == [] and received[-1].co2_ppm == 640, timeout=5)
+    watcher.stop()
+    good = received[0]
+    assert good.co2_ppm == 640 and good.light_lux == pytest.approx(250, rel=0.05) and good.space == SPACE
+    faulty = next(t for t in received if t.faults)
+    assert faulty.co2_ppm is None and faulty.light_lux is not None
+    assert len(listener.of("sensor_fault")) == 1  # reported once per failure, not every minute
+    assert "co2 sensor fault: MH-Z19B: no answer" in caplog.text
