@@ -29,7 +29,7 @@ def mosquitto(tmp_path_factory):
     except BrokerError as exc:
         unavailable("mosquitto", str(exc))
     yield broker
-    broker.stop()
+    broker.close()
 
 
 @pytest.fixture()
@@ -41,7 +41,7 @@ def broker(tmp_path):
     except BrokerError as exc:
         unavailable("mosquitto", str(exc))
     yield b
-    b.stop()
+    b.close()
 
 
 @pytest.fixture()
@@ -68,6 +68,21 @@ def postgres(tmp_path_factory):
     import shutil
 
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def influxdb(tmp_path_factory):
+    """Debian's InfluxDB 1.6 behind nginx (/api/v2/write → /write); see tests/utils/influx.py."""
+    from tests.utils.influx import InfluxServer
+
+    server = InfluxServer(tmp_path_factory.mktemp("influxdb"))
+    try:
+        server.start()
+    except Exception as exc:  # noqa: BLE001 - any failure to start means "not available"
+        server.close()
+        unavailable("influxdb", str(exc))
+    yield server
+    server.close()
 
 
 @pytest.fixture(autouse=True)

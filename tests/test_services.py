@@ -25,3 +25,28 @@ def test_postgres_fixture_runs_a_private_server(postgres):
     out = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(postgres.port), "-U", "station", "-d", "station",
                           "-Atc", "show port"], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(postgres.port)
+
+
+def test_private_broker_keeps_retained_messages_across_a_restart(broker):
+    """Persistence works even as root, where Mosquitto drops to its own user."""
+    import time
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    client.publish("station/v1/test/doors/d1/grants", b"kept", qos=1, retain=True).wait_for_publish(5)
+    client.disconnect()
+    client.loop_stop()
+    broker.restart()
+    got = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client.on_message = lambda c, u, msg: got.append(msg.payload)
+    client.connect(broker.host, broker.port)
+    client.subscribe("station/v1/test/doors/+/grants", 1)
+    client.loop_start()
+    deadline = time.monotonic() + 5
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.05)
+    client.loop_stop()
+    assert got == [b"kept"]
+    assert "Permission denied" not in broker.log_path.read_text()

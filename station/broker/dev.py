@@ -9,10 +9,13 @@ Used by ``station demo`` and by the tests, so both run the broker the project sh
 from __future__ import annotations
 
 import logging
+import os
+import pwd
 import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -68,14 +71,30 @@ class DevBroker:
         self.config = config
         self.proc: subprocess.Popen | None = None
         self.host = "127.0.0.1"
+        self._data: Path | None = None
 
     @property
     def log_path(self) -> Path:
         return self.workdir / "mosquitto.log"
 
+    def _data_dir(self) -> Path:
+        """Where Mosquitto persists; as root it drops to the ``mosquitto`` user, who must write it."""
+        if self._data is None:
+            if os.geteuid() == 0:
+                self._data = Path(tempfile.mkdtemp(prefix="station-mosquitto-"))
+                try:
+                    account = pwd.getpwnam("mosquitto")
+                    os.chown(self._data, account.pw_uid, account.pw_gid)
+                except KeyError:
+                    os.chmod(self._data, 0o777)
+            else:
+                self._data = self.workdir / "data"
+                self._data.mkdir(parents=True, exist_ok=True)
+        return self._data
+
     def start(self, timeout: float = 10.0) -> "DevBroker":
-        data = self.workdir / "data"
-        data.mkdir(parents=True, exist_ok=True)
+        data = self._data_dir()
+        self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(render_dev_config(self.port, data, self.config))
         logfile = open(self.log_path, "ab")
@@ -112,8 +131,15 @@ class DevBroker:
         self.stop()
         self.start()
 
+    def close(self) -> None:
+        """Stop and remove the persistence directory (restarts keep it until then)."""
+        self.stop()
+        if self._data is not None and os.geteuid() == 0:
+            shutil.rmtree(self._data, ignore_errors=True)
+        self._data = None
+
     def __enter__(self) -> "DevBroker":
         return self.start()
 
     def __exit__(self, *exc) -> None:
-        self.stop()
+        self.close()
