@@ -1,7 +1,8 @@
-"""The live room board: the latest occupancy of every space, fed from MQTT.
+"""The live occupancy of every space, fed from MQTT ``rooms/<room>/occupancy``.
 
-Subscribes to retained ``rooms/<room>/occupancy``; keeps the newest snapshot per room
-(by ``ts``) so a replayed or late message never overwrites a fresher one.
+Keeps the newest snapshot per room (by ``ts``) so that a replayed or late message never
+overwrites a fresher one; a malformed message is logged and counted, never raised.
+``on_change(occupancy)`` runs after every accepted update.
 """
 
 from __future__ import annotations
@@ -9,15 +10,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
+from typing import Callable
 
 from pydantic import ValidationError
 
 from station.clock import Clock
-from station.contract import RoomOccupancy, RoomStatus, TopicError, decode, topics
+from station.contract import RoomOccupancy, TopicError, decode
 from station.inventory import Inventory
-from station.mqtt import MqttBus, MqttSettings
 
 log = logging.getLogger(__name__)
 
@@ -27,19 +27,11 @@ class RoomBoard:
         self.inventory = inventory
         self.clock = clock or Clock()
         self.occupancy: dict[str, RoomOccupancy] = {}
+        #: When each room was last reported occupied (evidence that a booking is used).
+        self.last_occupied: dict[str, datetime] = {}
         self.rejected: Counter[str] = Counter()
+        self.on_change: Callable[[RoomOccupancy], None] | None = None
         self._lock = threading.Lock()
-        self.bus: MqttBus | None = None
-
-    # -- MQTT ---------------------------------------------------------------------------
-    def connect(self, mqtt: MqttSettings, client_id: str = "api") -> None:
-        self.bus = MqttBus(client_id, mqtt)
-        self.bus.subscribe(topics.subscription("rooms", "occupancy"), self.handle)
-        self.bus.start(wait=None)
-
-    def close(self) -> None:
-        if self.bus is not None:
-            self.bus.stop()
 
     def handle(self, topic: str, payload: bytes) -> None:
         try:
@@ -50,25 +42,14 @@ class RoomBoard:
             return
         if not isinstance(message, RoomOccupancy) or message.room != parsed.ident:
             self.rejected["room_mismatch"] += 1
+            log.warning("rejected occupancy message on %s: room does not match the topic", topic)
             return
         with self._lock:
             current = self.occupancy.get(message.room)
-            if current is None or message.ts >= current.ts:
-                self.occupancy[message.room] = message
-
-    # -- reading ------------------------------------------------------------------------
-    def status(self, room: str) -> RoomStatus:
-        occ = self.occupancy.get(room)
-        if occ is None or occ.occupied is None:
-            return RoomStatus.unknown
-        return RoomStatus.occupied if occ.occupied else RoomStatus.free
-
-    def free_until(self, room: str, now: datetime) -> datetime | None:
-        """End of the opening interval the space is in now, or None when closed."""
-        site, _ = self.inventory.space(room)
-        tz = ZoneInfo(site.timezone)
-        local = now.astimezone(tz)
-        for interval in self.inventory.opening_hours(room).day(local.weekday()):
-            if interval.open <= local.time().replace(tzinfo=None) < interval.close:
-                return datetime.combine(local.date(), interval.close, tzinfo=tz)
-        return None
+            if current is not None and message.ts < current.ts:
+                return
+            self.occupancy[message.room] = message
+            if message.occupied:
+                self.last_occupied[message.room] = message.ts
+        if self.on_change is not None:
+            self.on_change(message)

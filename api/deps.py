@@ -1,29 +1,134 @@
-"""Dependencies shared by the routers, as type aliases (``BoardDep``, ``InventoryDep``)."""
+"""Dependencies shared by the routers, as type aliases (``SessionDep``, ``CurrentUser``…).
+
+Authentication: ``Authorization: Bearer <token>`` (a login token or an API key) or
+``X-API-Key: <key>``. Roles: member < staff < admin; node and integration are API keys.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Iterator
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from station.clock import Clock
 from station.inventory import Inventory
 
 from .board import RoomBoard
+from .db.models import Member, MemberStatus, Role, Token
+from .security import digest
+from .service import Station
+
+STAFF = {Role.staff.value, Role.admin.value}
 
 
-def get_board(request: Request) -> RoomBoard:
-    return request.app.state.board
+async def get_station(request: Request) -> Station:
+    return request.app.state.station
 
 
-def get_inventory(request: Request) -> Inventory:
+async def get_board(request: Request) -> RoomBoard:
+    return request.app.state.station.board
+
+
+async def get_inventory(request: Request) -> Inventory:
     return request.app.state.inventory
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     return request.app.state.clock
 
 
+def get_session(request: Request) -> Iterator[Session]:
+    """A unit of work per request. Handlers that write commit before they return, so that
+    the client never sees a response before its change is durable."""
+    with request.app.state.station.db.session() as s:
+        yield s
+
+
+#: A row id in a path: a positive 32-bit integer (larger numbers are a 422, not an overflow).
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+StationDep = Annotated[Station, Depends(get_station)]
 BoardDep = Annotated[RoomBoard, Depends(get_board)]
 InventoryDep = Annotated[Inventory, Depends(get_inventory)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="A login token (POST /api/v1/auth/login) or an API key")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key (nodes, integrations)")
+
+
+def _resolve(request: Request, secret: str) -> Member:
+    now = request.app.state.clock.now()
+    with request.app.state.station.db.session() as session:
+        token = session.execute(select(Token).where(Token.digest == digest(secret))).scalar_one_or_none()
+        if token is None or token.revoked or (token.expires_at is not None and token.expires_at <= now):
+            raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
+        member = session.get(Member, token.member_id)
+        if member is None or member.status != MemberStatus.active.value:
+            raise HTTPException(403, "this account is suspended")
+    request.state.token = token
+    return member
+
+
+async def optional_user(request: Request,
+                        bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+                        api_key: Annotated[str | None, Depends(_api_key)]) -> Member | None:
+    """The caller, or None when anonymous (no database work for the public board)."""
+    secret = api_key or (bearer.credentials if bearer else None)
+    if not secret:
+        return None
+    return await run_in_threadpool(_resolve, request, secret)
+
+
+OptionalUser = Annotated[Member | None, Depends(optional_user)]
+
+
+def current_user(user: OptionalUser) -> Member:
+    if user is None:
+        raise HTTPException(401, "log in first (Authorization: Bearer <token>)", headers={"WWW-Authenticate": "Bearer"})
+    return user
+
+
+CurrentUser = Annotated[Member, Depends(current_user)]
+
+
+def person(user: CurrentUser) -> Member:
+    if user.role not in (Role.member.value, *STAFF):
+        raise HTTPException(403, "API keys cannot do this; log in as a member")
+    return user
+
+
+Person = Annotated[Member, Depends(person)]
+
+
+def staff_user(user: CurrentUser) -> Member:
+    if user.role not in STAFF:
+        raise HTTPException(403, "staff only")
+    return user
+
+
+StaffUser = Annotated[Member, Depends(staff_user)]
+
+
+def admin_user(user: CurrentUser) -> Member:
+    if user.role != Role.admin.value:
+        raise HTTPException(403, "administrators only")
+    return user
+
+
+AdminUser = Annotated[Member, Depends(admin_user)]
+
+
+def unprocessable(message: str, *, field: str | None = None, rule: str = "value_error") -> RequestValidationError:
+    """A 422 in FastAPI's own shape (``detail[0].msg`` is the readable message), so every
+    422 of the API — validation or business rule — has one documented schema."""
+    loc = ("body", field) if field else ("body",)
+    return RequestValidationError([{"type": rule, "loc": loc, "msg": message, "input": None}])
+
+
+def is_staff(user: Member | None) -> bool:
+    return user is not None and user.role in STAFF

@@ -5,6 +5,8 @@
     station edge run --config FILE   run one edge node
     station edge simulate            every node of a site on mock pins
     station collector run            MQTT in, occupancy out
+    station influx setup             create the InfluxDB bucket (and DBRP mapping)
+    station occupancy-eval FILE      score the occupancy engine on labelled data
     station api run                  the API and the board
     station protocol export DIR      JSON Schemas and the topic table
     station broker gen / check       broker config from the inventory; ACL audit
@@ -24,6 +26,7 @@ import typer
 
 from api.cli import app as api_app
 from collector.cli import app as collector_app
+from collector.cli import influx_app, occupancy_eval
 from edge.cli import app as edge_app
 from station.broker.cli import app as broker_app
 from station.cli_common import InventoryOpt, VerboseOpt, load_or_fail
@@ -36,6 +39,8 @@ protocol_app = typer.Typer(help="The MQTT contract.", no_args_is_help=True)
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(edge_app, name="edge")
 app.add_typer(collector_app, name="collector")
+app.add_typer(influx_app, name="influx")
+app.command("occupancy-eval")(occupancy_eval)
 app.add_typer(api_app, name="api")
 app.add_typer(protocol_app, name="protocol")
 app.add_typer(broker_app, name="broker")

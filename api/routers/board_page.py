@@ -1,7 +1,7 @@
-"""``GET /``: the board page — every space and its status, refreshed live in the browser.
+"""``GET /``: the board page — every space and its status, then live over SSE.
 
-The page is rendered on the server (it works without JavaScript) and then refreshes
-itself from ``/api/v1/rooms`` every two seconds.
+Rendered on the server (it reads without JavaScript), then kept current in the browser
+from ``/api/v1/stream`` (with ``/api/v1/rooms`` polled as a fallback).
 """
 
 from __future__ import annotations
@@ -13,23 +13,32 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from ..deps import BoardDep, ClockDep, InventoryDep
-from .rooms import read_rooms
+from ..deps import InventoryDep, StationDep
+from .rooms import list_rooms
 
 router = APIRouter(tags=["board"])
-TEMPLATE = (Path(__file__).resolve().parents[1] / "web" / "board.html").read_text()
+WEB = Path(__file__).resolve().parents[1] / "web"
 LABELS = {"free": "Libre", "occupied": "Occupée", "reserved": "Réservée", "unknown": "Inconnu"}
+KINDS = {"fablab": "Fab lab", "coworking": "Coworking", "meeting": "Réunion", "ticket_office": "Billetterie",
+         "shop": "Boutique", "venue": "Salle de spectacle"}
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def read_board(board: BoardDep, inventory: InventoryDep, clock: ClockDep) -> str:
+def read_board(station: StationDep, inventory: InventoryDep) -> str:
     rows = []
-    for room in read_rooms(board, inventory, clock, site=None, kind=None):
+    for room in list_rooms(station, inventory, None):
         tz = ZoneInfo(inventory.site(room.site).timezone)
         until = f" jusqu'à {room.free_until.astimezone(tz):%H:%M}" if room.free_until else ""
         co2 = f"{room.occupancy.co2_ppm:.0f} ppm" if room.occupancy.co2_ppm is not None else "—"
         rows.append(
-            f'<tr data-room="{escape(room.id)}" class="status-{room.status.value}">'
-            f"<td>{escape(room.name)}</td><td>{escape(room.site)}</td><td>{escape(room.kind.value)}</td>"
-            f'<td class="status">{LABELS[room.status.value]}{escape(until)}</td><td class="co2">{co2}</td></tr>')
-    return TEMPLATE.replace("{{rows}}", "\n".join(rows))
+            f'<tr data-room="{escape(room.id)}" data-site="{escape(room.site)}" data-kind="{room.kind.value}" '
+            f'data-bookable="{str(room.bookable).lower()}" class="status-{room.status.value}">'
+            f'<th scope="row" class="name">{escape(room.name)}</th><td>{escape(inventory.site(room.site).name)}</td>'
+            f'<td class="kind">{KINDS.get(room.kind.value, room.kind.value)}</td>'
+            f'<td class="status" aria-live="polite">{LABELS[room.status.value]}{escape(until)}</td>'
+            f'<td class="co2">{co2}</td><td class="book"></td></tr>')
+    sites = "".join(f'<option value="{escape(s.id)}">{escape(s.name)}</option>' for s in inventory.sites)
+    kinds = "".join(f'<option value="{k}">{v}</option>' for k, v in KINDS.items())
+    return ((WEB / "board.html").read_text().replace("{{rows}}", "\n".join(rows))
+            .replace("{{sites}}", sites).replace("{{kinds}}", kinds)
+            .replace("{{tz}}", escape(inventory.sites[0].timezone)))

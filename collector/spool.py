@@ -1,0 +1,69 @@
+"""A disk spool: batches that could not be written to InfluxDB wait here, in order.
+
+One file per batch (``000000000042.lp``, line protocol), written to a temporary name,
+flushed to disk and renamed, so a crash leaves either a whole batch or none. Batches
+are replayed oldest first; a batch InfluxDB refuses for good (HTTP 400: bad points) is
+moved to ``rejected/`` for staff to inspect instead of blocking the spool forever.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+
+class Spool:
+    """Ordered batches on disk; safe to share between threads."""
+
+    SUFFIX = ".lp"
+
+    def __init__(self, directory: Path | str):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.rejected_dir = self.dir / "rejected"
+        self._lock = threading.Lock()
+        for leftover in self.dir.glob("*.tmp"):  # a crash mid-write: the batch was never acknowledged
+            leftover.unlink()
+        self._files = sorted(self.dir.glob(f"*{self.SUFFIX}"))
+        self._next = int(self._files[-1].stem) + 1 if self._files else 0
+
+    def push(self, lines: bytes) -> Path:
+        """Append one batch durably; return its file."""
+        with self._lock:
+            path = self.dir / f"{self._next:012d}{self.SUFFIX}"
+            self._next += 1
+            tmp = path.with_suffix(".tmp")
+            with open(tmp, "wb") as handle:
+                handle.write(lines)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+            self._files.append(path)
+            return path
+
+    def oldest(self) -> tuple[Path, bytes] | None:
+        with self._lock:
+            if not self._files:
+                return None
+            path = self._files[0]
+        return path, path.read_bytes()
+
+    def pop(self, path: Path) -> None:
+        """Forget a batch once InfluxDB has it."""
+        with self._lock:
+            self._files.remove(path)
+            path.unlink(missing_ok=True)
+
+    def reject(self, path: Path) -> Path:
+        """Set aside a batch InfluxDB will never accept."""
+        with self._lock:
+            self._files.remove(path)
+            self.rejected_dir.mkdir(exist_ok=True)
+            target = self.rejected_dir / path.name
+            os.replace(path, target)
+            return target
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._files)

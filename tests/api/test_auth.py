@@ -1,0 +1,105 @@
+"""Login, tokens, roles, API keys, throttling; keys and insecure defaults at start."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.app import create_app
+from api.keys import InsecureSettings
+from api.settings import ApiSettings
+
+from .conftest import ADMIN
+
+
+def test_login_with_wrong_password_returns_401_and_is_throttled_with_429(client, people):
+    alice = people.create()
+    for _ in range(5):
+        r = client.post("/api/v1/auth/login", json={"email": alice.email, "password": "wrong-password"})
+        assert r.status_code == 401 and r.json()["detail"] == "wrong email or password"
+    r = client.post("/api/v1/auth/login", json={"email": alice.email, "password": "password-1-long"})
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    failed = client.get("/api/v1/audit?action=login_failed", headers=people.admin.headers).json()
+    assert len(failed) == 5
+
+
+def test_throttle_lifts_after_the_window(client, people, clock):
+    alice = people.create()
+    for _ in range(5):
+        client.post("/api/v1/auth/login", json={"email": alice.email, "password": "nope"})
+    clock.advance(seconds=901)
+    r = client.post("/api/v1/auth/login", json={"email": alice.email, "password": "password-1-long"})
+    assert r.status_code == 200
+
+
+def test_unknown_email_returns_the_same_401(client):
+    r = client.post("/api/v1/auth/login", json={"email": "nobody@nowhere.test", "password": "whatever"})
+    assert r.status_code == 401 and r.json()["detail"] == "wrong email or password"
+
+
+def test_passwords_are_stored_as_argon2(app, people):
+    from sqlalchemy import select
+
+    from api.db import Member
+
+    with app.state.station.db.session() as s:
+        stored = s.execute(select(Member.password_hash).where(Member.email == ADMIN[0])).scalar_one()
+    assert stored.startswith("$argon2id$") and ADMIN[1] not in stored
+
+
+def test_member_cannot_use_staff_endpoints_returns_403(client, people):
+    alice = people.create()
+    assert client.get("/api/v1/members", headers=alice.headers).status_code == 403
+    assert client.post(f"/api/v1/members/{alice.id}/badges", headers=alice.headers,
+                       json={"card_number": "1"}).status_code == 403
+    assert client.get("/api/v1/doors/porte-salle-aiguillage/grants", headers=alice.headers).status_code == 403
+    assert client.post("/api/v1/doors/porte-salle-aiguillage/commands", headers=alice.headers,
+                       json={"action": "unlock_once"}).status_code == 403
+
+
+def test_staff_cannot_create_admins_but_admin_can(client, people):
+    staff = people.create("staff")
+    body = {"email": "boss@la-station.test", "name": "Boss", "role": "admin", "password": "long-enough-pw"}
+    assert client.post("/api/v1/members", headers=staff.headers, json=body).status_code == 403
+    assert client.post("/api/v1/members", headers=people.admin.headers, json=body).status_code == 201
+    assert client.post("/api/v1/members", headers=people.admin.headers, json=body).status_code == 409
+
+
+def test_logout_revokes_the_token(client, people):
+    alice = people.create()
+    assert client.post("/api/v1/auth/logout", headers=alice.headers).status_code == 204
+    assert client.get("/api/v1/members/me", headers=alice.headers).status_code == 401
+
+
+def test_node_api_key_reads_grants_but_cannot_book(client, people):
+    r = client.post("/api/v1/api-keys", headers=people.admin.headers, json={"name": "door node", "role": "node"})
+    assert r.status_code == 201
+    key = {"X-API-Key": r.json()["api_key"]}
+    assert client.get("/api/v1/doors/porte-salle-aiguillage/grants", headers=key).status_code == 200
+    r = client.post("/api/v1/bookings", headers=key,
+                    json={"space": "salle-aiguillage", "start": "2026-06-10T09:00:00Z", "duration_minutes": 30})
+    assert r.status_code == 403
+    assert client.get("/api/v1/members", headers={"X-API-Key": "sk_forged"}).status_code == 401
+    staff = people.create("staff")
+    assert client.post("/api/v1/api-keys", headers=staff.headers, json={"name": "x"}).status_code == 403
+
+
+def test_production_refuses_to_start_without_keys_or_database(database_url, signing_pem):
+    with pytest.raises(InsecureSettings, match="STATION_SIGNING_KEY_FILE"):
+        create_app(ApiSettings(environment="production", database_url=database_url, mqtt_enabled=False))
+    with pytest.raises(InsecureSettings, match="STATION_DATABASE_URL"):
+        create_app(ApiSettings(environment="production", mqtt_enabled=False, signing_key=signing_pem,
+                               site_key="ab" * 32))
+
+
+def test_keys_command_writes_keys_the_api_starts_with(tmp_path, database_url):
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    result = CliRunner().invoke(cli, ["keys", str(tmp_path / "keys")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "keys" / "signing.pem").stat().st_mode & 0o077 == 0
+    app = create_app(ApiSettings(environment="production", database_url=database_url, mqtt_enabled=False,
+                                 signing_key_file=tmp_path / "keys" / "signing.pem",
+                                 site_key_file=tmp_path / "keys" / "site.key"))
+    assert app.state.station.keys.public_pem() == (tmp_path / "keys" / "signing.pub.pem").read_text()

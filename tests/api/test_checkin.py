@@ -1,0 +1,94 @@
+"""Check-in by badge at the door, no-show release, and node events in the audit log."""
+
+from __future__ import annotations
+
+import logging
+from station.contract import EventKind, NodeEvent, RoomOccupancy
+from station.contract.signing import hash_credential
+
+from .conftest import at
+from .test_bookings import book
+from .test_grants import grants
+
+ROOM, DOOR, NODE = "salle-aiguillage", "porte-salle-aiguillage", "ls-porte-salle-aiguillage"
+EVENTS = f"station/v1/la-station/nodes/{NODE}/events"
+
+
+def badge_event(station, settings, card, kind=EventKind.access_granted, seq=1, event_id=None):
+    event = NodeEvent(ts=station.clock.now(), id=event_id or f"evt-{seq:08d}", seq=seq, node=NODE, kind=kind,
+                      door=DOOR, space=ROOM, credential_hash=hash_credential(bytes.fromhex(settings.site_key), card))
+    station.handle_event(EVENTS, event.to_json())
+
+
+def test_badge_at_the_door_during_the_booking_checks_it_in(client, people, station, settings, clock):
+    alice = people.create(card="1001")
+    b = book(client, alice, start=at(10, 5), end=at(11)).json()
+    clock.advance(minutes=2)  # 10:02, within the ten minutes before the start
+    badge_event(station, settings, "1001")
+    got = client.get(f"/api/v1/bookings/{b['id']}", headers=alice.headers).json()
+    assert got["status"] == "checked_in" and got["checked_in_at"] is not None
+    clock.advance(minutes=30)
+    assert station.sweep() == []
+
+
+def test_no_check_in_and_no_occupancy_releases_the_booking_after_15_minutes(client, people, station, settings, clock):
+    alice = people.create(card="1002")
+    b = book(client, alice, start=at(10), end=at(11)).json()
+    assert client.get(f"/api/v1/rooms/{ROOM}").json()["status"] == "reserved"
+    version = grants(client, people).version
+    clock.advance(minutes=14)
+    assert station.sweep() == []
+    clock.advance(minutes=1, seconds=1)
+    assert station.sweep() == [b["id"]]
+    assert client.get(f"/api/v1/bookings/{b['id']}", headers=alice.headers).json()["status"] == "no_show"
+    station.board.handle(f"station/v1/la-station/rooms/{ROOM}/occupancy",
+                         RoomOccupancy(ts=clock.now(), room=ROOM, occupied=False, confidence=0.9).to_json())
+    assert client.get(f"/api/v1/rooms/{ROOM}").json()["status"] == "free"
+    g = grants(client, people)
+    assert g.version > version
+    assert hash_credential(bytes.fromhex(settings.site_key), "1002") not in {e.credential_hash for e in g.entries}
+    actions = [e["action"] for e in client.get("/api/v1/audit", headers=alice.headers).json()]
+    assert "booking_no_show" in actions
+
+
+def test_occupancy_evidence_keeps_a_booking_without_check_in(client, people, station, clock):
+    alice = people.create(card="1003")
+    b = book(client, alice, start=at(10), end=at(11)).json()
+    clock.advance(minutes=5)
+    station.board.handle(f"station/v1/la-station/rooms/{ROOM}/occupancy",
+                         RoomOccupancy(ts=clock.now(), room=ROOM, occupied=True, confidence=0.8).to_json())
+    clock.advance(minutes=20)
+    assert station.sweep() == []
+    assert client.get(f"/api/v1/bookings/{b['id']}", headers=alice.headers).json()["status"] == "confirmed"
+
+
+def test_access_events_are_audited_once_and_visible_to_their_member_only(client, people, station, settings):
+    alice, bob = people.create(card="2001"), people.create(card="2002")
+    badge_event(station, settings, "2001", EventKind.access_denied, seq=7, event_id="denied-0007")
+    badge_event(station, settings, "2001", EventKind.access_denied, seq=7, event_id="denied-0007")  # replay
+    staff = client.get(f"/api/v1/audit?door={DOOR}&action=access_denied", headers=people.admin.headers).json()
+    assert len(staff) == 1 and staff[0]["member_id"] == alice.id and staff[0]["actor"] == f"node:{NODE}"
+    assert len(client.get("/api/v1/audit?action=access_denied", headers=alice.headers).json()) == 1
+    assert client.get("/api/v1/audit?action=access_denied", headers=bob.headers).json() == []
+
+
+def test_malformed_event_is_logged_and_counted(client, station, caplog):
+    with caplog.at_level(logging.WARNING, logger="api.service"):
+        station.handle_event(EVENTS, b"{not json")
+        station.handle_event(EVENTS, b'{"v": 1, "kind": "access_granted"}')
+    assert station.rejected["ValidationError"] == 2
+    assert "rejected node event" in caplog.text
+    assert 'station_api_rejected_messages{reason="ValidationError"} 2.0' in client.get("/metrics").text
+
+
+def test_occupancy_seen_after_the_start_keeps_the_booking_even_once_the_room_is_empty(client, people, station, clock):
+    alice = people.create(card="1004")
+    b = book(client, alice, start=at(10), end=at(11)).json()
+    topic = f"station/v1/la-station/rooms/{ROOM}/occupancy"
+    clock.advance(minutes=3)
+    station.board.handle(topic, RoomOccupancy(ts=clock.now(), room=ROOM, occupied=True, confidence=0.8).to_json())
+    clock.advance(minutes=5)
+    station.board.handle(topic, RoomOccupancy(ts=clock.now(), room=ROOM, occupied=False, confidence=0.8).to_json())
+    clock.advance(minutes=10)
+    assert station.sweep() == []
+    assert client.get(f"/api/v1/bookings/{b['id']}", headers=alice.headers).json()["status"] == "confirmed"
