@@ -6,7 +6,8 @@ produces exactly the same point, which the stores overwrite — writes are idemp
 
 from __future__ import annotations
 
-from station.contract import NodeEvent, NodeState, NodeStatus, RoomOccupancy, Telemetry
+from station.contract import (NodeEvent, NodeState, NodeStatus, RoomAvailability, RoomOccupancy, RoomStatus,
+                              Telemetry)
 from station.inventory import Inventory
 
 from .schema import Point
@@ -63,6 +64,12 @@ class PointMaker:
         tags = {"site": self.site_of_space.get(o.room, ""), "space": o.room}
         return [Point("occupancy", tags, fields, o.ts).check()]
 
+    def availability(self, a: RoomAvailability) -> list[Point]:
+        fields: dict = {"status": a.status.value, "reserved": int(a.status is RoomStatus.reserved),
+                        "free": int(a.status is RoomStatus.free)}
+        tags = {"site": self.site_of_space.get(a.room, ""), "space": a.room}
+        return [Point("availability", tags, fields, a.ts).check()]
+
     def of(self, message) -> list[Point]:
         if isinstance(message, NodeEvent):
             return self.event(message)
@@ -72,4 +79,6 @@ class PointMaker:
             return self.status(message)
         if isinstance(message, RoomOccupancy):
             return self.occupancy(message)
+        if isinstance(message, RoomAvailability):
+            return self.availability(message)
         return []

@@ -99,9 +99,12 @@ class Collector:
         # only their nodes and speaks only for their spaces.
         self.sites = [inventory.site(s).id for s in sites] if sites else None
         self._own_spaces = sorted(sp.id for site, sp in inventory.spaces() if not sites or site.id in self.sites)
-        for channel in ("status", "telemetry", "events"):
-            for site in self.sites or ["+"]:
+        for site in self.sites or ["+"]:
+            for channel in ("status", "telemetry", "events"):
                 self.bus.subscribe(topics.subscription("nodes", channel, site), self.on_message, raw=True)
+            # The API's availability (free / reserved / …) is stored too: boards compare
+            # bookings with real use.
+            self.bus.subscribe(topics.subscription("rooms", "availability", site), self.on_message, raw=True)
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self, wait: float | None = 10.0) -> "Collector":
@@ -182,7 +185,8 @@ class Collector:
                 self.engine.on_telemetry(message)
             elif isinstance(message, NodeStatus):
                 self.engine.on_status(message.node, message.state is NodeState.online, message.ts)
-            self._touched.update(self.engine.node_spaces.get(message.node, ()))
+            if hasattr(message, "node"):
+                self._touched.update(self.engine.node_spaces.get(message.node, ()))
         self._queue.put((self.points.of(message), msg))
 
     def _validate(self, topic: str, payload: bytes):
@@ -196,6 +200,13 @@ class Collector:
             return self.reject(topic, reason, f"{'.'.join(map(str, first['loc']))}: {first['msg']}", payload)
         except Exception as exc:  # noqa: BLE001 - whatever the payload, the loop goes on
             return self.reject(topic, "undecodable", f"{type(exc).__name__}: {exc}", payload)
+        if parsed.channel.key == "rooms/availability":
+            if message.room != parsed.ident:
+                return self.reject(topic, "room_mismatch", f"payload room {message.room!r} on topic of "
+                                                           f"{parsed.ident!r}", payload)
+            if parsed.ident not in self._site_of:
+                return self.reject(topic, "unknown_room", parsed.ident, payload)
+            return self._count(parsed.channel.key, message)
         if parsed.scope != "nodes":
             return self.reject(topic, "unexpected_channel", parsed.channel.key, payload)
         if message.node != parsed.ident:
@@ -203,7 +214,9 @@ class Collector:
                                                        f"{parsed.ident!r}", payload)
         if parsed.ident not in self.engine.node_spaces:
             return self.reject(topic, "unknown_node", parsed.ident, payload)
-        key = parsed.channel.key
+        return self._count(parsed.channel.key, message)
+
+    def _count(self, key: str, message):
         self.received[key] += 1
         counter = self._message_counters.get(key)
         if counter is None:

@@ -73,7 +73,7 @@ def space_detail() -> dict[str, Any]:
               options={"drawStyle": "bars"}),
         panel("timeseries", "Booked against used", "Was the space used when booked? Reserved and not occupied is a no-show.",
               [target(f'SELECT max("reserved") FROM "availability" WHERE {space} AND {T} '
-                      'GROUP BY time($__interval) fill(previous)', "A", alias="booked"),
+                      'GROUP BY time($__interval) fill(previous)', "A", alias="reserved, nobody in"),
                target(f'SELECT max("occupied") FROM "occupancy" WHERE {space} AND {T} '
                       'GROUP BY time($__interval) fill(previous)', "B", alias="occupied")], w=12, min_=0, max_=1),
     ], [SITE_VARIABLE, SPACE_VARIABLE], tags=("space",))

@@ -136,3 +136,21 @@ def test_dead_letters_command_lists_the_latest_rejects_as_json(tmp_path):
         "bad_json", "station/v1/la-station/nodes/ls-x/events", "\ufffd{")
     missing = CliRunner().invoke(app, ["collector", "dead-letters", "--state-dir", str(tmp_path / "nowhere")])
     assert missing.exit_code == 1 and "no dead-letter store" in missing.output
+
+
+def test_room_availability_from_the_api_is_stored_for_the_boards(collector):
+    from station.contract import RoomAvailability, RoomStatus
+
+    collector.handle(topics.room_availability(SITE, SPACE),
+                     RoomAvailability(room=SPACE, status=RoomStatus.reserved, ts=T0).to_json())
+    collector.handle(topics.room_availability(SITE, SPACE),
+                     RoomAvailability(room="salle-depot", status=RoomStatus.free, ts=T0).to_json())
+    collector.handle(topics.room_availability(SITE, "salle-inconnue"),
+                     RoomAvailability(room="salle-inconnue", status=RoomStatus.free, ts=T0).to_json())
+    drain(collector)
+    assert collector.received["rooms/availability"] == 1
+    assert collector.rejected[("rooms/availability", "room_mismatch")] == 1
+    assert collector.rejected[("rooms/availability", "unknown_room")] == 1
+    series = collector.history.series(SPACE, "availability", "reserved", T0, T0 + timedelta(minutes=1),
+                                      timedelta(minutes=1), agg="max")
+    assert series == [(T0, 1.0)]
