@@ -58,7 +58,8 @@ class Station:
         self.bus: MqttBus | None = None
         self.rejected: Counter[str] = Counter()
         self.grants = GrantPublisher(db, inventory, keys, ttl=timedelta(hours=settings.grant_ttl_hours),
-                                     lead=timedelta(minutes=settings.grant_lead_minutes), publish=self._publish)
+                                     lead=timedelta(minutes=settings.grant_lead_minutes),
+                                     publish=self._publish if settings.publish_grants else None)
         self._states: dict[str, tuple] = {}
         self._state_lock = threading.Lock()
         self.booking_lock = threading.Lock()

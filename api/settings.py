@@ -58,6 +58,9 @@ class ApiSettings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_s: float = Field(default=900, gt=0)
 
+    #: Publish grant lists to the doors. Off only where another issuer owns the doors'
+    #: lists (``station demo``: the simulator signs lists for its simulated members).
+    publish_grants: bool = True
     grant_ttl_hours: float = Field(default=24, gt=0, description="Validity of a published grant list.")
     grant_lead_minutes: float = Field(default=10, ge=0, description="Door opens this long before a booking.")
     no_show_minutes: float = Field(default=15, gt=0)
