@@ -54,6 +54,33 @@ def mosquitto_binary() -> str:
     return found
 
 
+def terminate(proc: subprocess.Popen | None, timeout: float = 5.0) -> None:
+    """Stop a child process: SIGTERM, then SIGKILL after ``timeout``."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def start_mosquitto(config: Path, log_path: Path, host: str, port: int, timeout: float = 10.0) -> subprocess.Popen:
+    """Start ``mosquitto -c config`` logging to ``log_path``; return once it listens on host:port."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as logfile:
+        proc = subprocess.Popen([mosquitto_binary(), "-c", str(config)], stdout=logfile,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        wait_for_port(host, port, timeout, proc)
+    except BrokerError as exc:
+        terminate(proc)
+        tail = log_path.read_text(errors="replace")[-600:]
+        raise BrokerError(f"mosquitto did not start with {config}: {exc}\n{tail}") from exc
+    return proc
+
+
 def render_dev_config(port: int, data_dir: Path, source: Path = DEV_CONFIG) -> str:
     text = source.read_text()
     text, n = re.subn(r"^listener\s+\d+\s+127\.0\.0\.1\s*$", f"listener {port} 127.0.0.1", text, flags=re.M)
@@ -97,28 +124,12 @@ class DevBroker:
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(render_dev_config(self.port, data, self.config))
-        logfile = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=logfile,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        logfile.close()
-        try:
-            wait_for_port(self.host, self.port, timeout, self.proc)
-        except BrokerError as exc:
-            self.stop()
-            raise BrokerError(f"mosquitto did not start: {exc}; see {self.log_path}") from exc
+        self.proc = start_mosquitto(conf, self.log_path, self.host, self.port, timeout)
         log.info("mosquitto listening on %s:%d (config %s)", self.host, self.port, conf)
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, timeout)
         self.proc = None
 
     def kill(self) -> None:

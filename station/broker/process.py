@@ -11,7 +11,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from .dev import BrokerError, mosquitto_binary, wait_for_port
+from .dev import start_mosquitto, terminate
 
 
 class ConfiguredBroker:
@@ -25,28 +25,11 @@ class ConfiguredBroker:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 10.0) -> "ConfiguredBroker":
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as logfile:
-            self.proc = subprocess.Popen([mosquitto_binary(), "-c", str(self.config)], stdout=logfile,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        try:
-            wait_for_port(self.host, self.port, timeout, self.proc)
-        except BrokerError as exc:
-            self.stop()
-            tail = self.log_path.read_text(errors="replace")[-600:]
-            raise BrokerError(f"mosquitto did not start with {self.config}: {exc}\n{tail}") from exc
+        self.proc = start_mosquitto(self.config, self.log_path, self.host, self.port, timeout)
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, timeout)
         self.proc = None
 
     @property

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from station.broker.dev import BrokerError, free_port, wait_for_port
+from station.broker.dev import BrokerError, free_port, terminate, wait_for_port
 
 INFLUXD = "/usr/bin/influxd"
 NGINX = "/usr/sbin/nginx"
@@ -152,11 +152,11 @@ class InfluxServer:
 
     def stop(self) -> None:
         """Stop influxd only (an outage); nginx keeps answering, with 502."""
-        _terminate(self.influxd)
+        terminate(self.influxd)
 
     def close(self) -> None:
-        _terminate(self.influxd)
-        _terminate(self.nginx)
+        terminate(self.influxd)
+        terminate(self.nginx)
 
     # -- helpers ------------------------------------------------------------------------
     def create_bucket(self, name: str) -> str:
@@ -180,16 +180,6 @@ class InfluxServer:
         """``count(field)`` over a whole measurement (0 when it has no points)."""
         series = self.query(f'SELECT count("{field}") FROM "{measurement}" {where}', db=db or self.bucket)
         return int(series[0]["values"][0][1]) if series else 0
-
-
-def _terminate(proc: subprocess.Popen | None) -> None:
-    if proc and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def influx_available() -> str | None:

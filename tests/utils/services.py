@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from station.broker.dev import BrokerError, free_port, wait_for_port
+from station.broker.dev import BrokerError, free_port, terminate, wait_for_port
 
 
 def unavailable(service: str, reason: str) -> None:
@@ -85,10 +85,5 @@ class PostgresServer:
         return f"postgresql+psycopg://station@127.0.0.1:{self.port}/station"
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, 15)
+        self.proc = None
