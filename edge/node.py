@@ -213,12 +213,15 @@ class EdgeNode:
         self.motion = pir
         self._spawn(self._telemetry_loop, "telemetry")
 
-    def _on_motion(self) -> None:
+    def _on_motion(self, still: bool = False) -> None:
+        """Report motion: on the PIR's rising edge, and again at each telemetry tick while
+        it stays high — a busy room keeps a retriggering PIR high and would otherwise go
+        quiet (``reason="still active"``)."""
         now = self.clock.now()
         last = self._last_motion_report
         if last is None or (now - last).total_seconds() >= self.MOTION_REPORT_INTERVAL_S:
             self._last_motion_report = now
-            self.emit(EventKind.motion, space=self.node.space)
+            self.emit(EventKind.motion, space=self.node.space, reason="still active" if still else None)
 
     # -- publishing ---------------------------------------------------------------------
     def emit(self, kind: EventKind, **fields) -> NodeEvent | None:
@@ -332,6 +335,8 @@ class EdgeNode:
                 self.outbox.append("telemetry", topic, lambda _seq: telemetry.to_json())
                 self.publisher.notify()
                 self.counters.telemetry += 1
+                if self.motion.motion_detected:
+                    self._on_motion(still=True)
             except Exception:
                 log.exception("%s: telemetry failed", self.node.id)
             if self.clock.wait(self._stop, self.telemetry_interval_s):

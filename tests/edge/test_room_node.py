@@ -55,3 +55,22 @@ def test_dead_co2_sensor_is_reported_as_a_fault_not_as_zero(inventory, mqtt_sett
     assert faulty.co2_ppm is None and faulty.light_lux is not None
     assert len(listener.of("sensor_fault")) == 1  # reported once per failure, not every minute
     assert "co2 sensor fault: MH-Z19B: no answer" in caplog.text
+
+
+def test_a_pir_held_high_is_reported_again_at_each_telemetry_tick(inventory, mqtt_settings):
+    """A crowd keeps a retriggering PIR high: no new rising edge, yet the room is busy."""
+    factory = MockFactory()
+    clock = AcceleratedClock(datetime.now(timezone.utc), speed=600)  # 60 s of telemetry → 0.1 s
+    with EventListener(mqtt_settings, "listener-still") as listener, \
+            EdgeNode(inventory, NODE, mqtt_settings, pin_factory=factory, clock=clock,
+                     telemetry_interval_s=60) as node:
+        pin = factory.pin(node.profile.pins["pir"])
+        pin.drive_high()
+        wait_until(lambda: len(listener.of("motion")) >= 4, timeout=10)
+        pin.drive_low()
+        held = listener.of("motion")
+        assert held[0].reason is None
+        assert {e.reason for e in held[1:]} == {"still active"}
+        count = len(listener.of("motion"))
+        clock.sleep(300)  # five more ticks with the PIR low
+        assert len(listener.of("motion")) <= count + 1  # at most one in flight when it went low
