@@ -60,19 +60,36 @@ def _field(value) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# Tag keys and values, field keys and measurements come from a small set (the schema,
+# the inventory's ids): their escaped forms are remembered, not recomputed per point.
+_escaped: dict[str, str] = {}
+_ESCAPED_MAX = 100_000
+
+
+def _escaped_key(value: str) -> str:
+    try:
+        return _escaped[value]
+    except KeyError:
+        escaped = _escape_key(value)
+        if len(_escaped) < _ESCAPED_MAX:
+            _escaped[value] = escaped
+        return escaped
+
+
 def line(point: Point) -> str:
     """One point as InfluxDB line protocol (nanosecond precision, empty tags left out)."""
     head = point.measurement.replace(",", "\\,").replace(" ", "\\ ")
-    for key in sorted(point.tags):
-        value = point.tags[key]
+    tags = point.tags
+    for key in sorted(tags):
+        value = tags[key]
         if value:
-            head += f",{_escape_key(key)}={_escape_key(value)}"
-    fields = ",".join(f"{_escape_key(k)}={_field(v)}" for k, v in point.fields.items())
+            head += f",{_escaped_key(key)}={_escaped_key(value)}"
+    fields = ",".join(f"{_escaped_key(k)}={_field(v)}" for k, v in point.fields.items())
     return f"{head} {fields} {to_ns(point.time)}"
 
 
 def lines(points: Iterable[Point]) -> bytes:
-    return "\n".join(line(p) for p in points).encode()
+    return "\n".join(map(line, points)).encode()
 
 
 # --------------------------------------------------------------------------- the writer

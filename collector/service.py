@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections import Counter, OrderedDict, deque
+from collections import Counter, OrderedDict
 from datetime import datetime
 from pathlib import Path
 
@@ -84,17 +84,16 @@ class Collector:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._seen_events: OrderedDict[str, None] = OrderedDict()
         self._message_counters: dict = {}
-        self._ready: deque = deque()  # stored, waiting for their acknowledgement
         self._touched: set[str] = set()  # spaces with news since the last judgement
         self._lock = threading.Lock()
-        self._count_lock = threading.Lock()
         self._last_full_publish: datetime | None = None
         self._site_of = {space.id: site.id for site, space in inventory.spaces()}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._store_thread: threading.Thread | None = None
         self.bus = MqttBus(client_id, mqtt, on_connect=self._publish_all, clean_start=False,
-                           session_expiry_s=session_expiry_s, manual_ack=True, receive_maximum=receive_maximum)
+                           session_expiry_s=session_expiry_s, manual_ack=True, receive_maximum=receive_maximum,
+                           buffered_reads=True)
         # One collector per group of sites scales out (each process its own GIL): it hears
         # only their nodes and speaks only for their spaces.
         self.sites = [inventory.site(s).id for s in sites] if sites else None
@@ -161,8 +160,6 @@ class Collector:
 
     def on_message(self, msg) -> None:
         """paho's callback: process, and let the store thread acknowledge once stored."""
-        if self._ready:
-            self.ack_ready()  # cheaper from paho's own thread than from the store thread
         self._process(msg.topic, msg.payload, msg)
 
     def _process(self, topic: str, payload: bytes, msg) -> None:
@@ -249,23 +246,14 @@ class Collector:
                 batch.append(item)
                 points.extend(item[0])
             self._store(points)
-            self._ready.extend(msg for _, msg in batch if msg is not None)
-            self.ack_ready()  # the network thread acknowledges too, between messages
+            self._ack([msg for _, msg in batch if msg is not None])
             self.judge_touched()
 
-    def ack_ready(self) -> None:
-        """Acknowledge the messages whose points are stored (either thread; each exactly once)."""
-        acked = 0
-        while True:
-            try:
-                msg = self._ready.popleft()
-            except IndexError:
-                break
-            self.bus.ack(msg)
-            acked += 1
-        if acked:
-            with self._count_lock:
-                self.stored_messages += acked
+    def _ack(self, messages: list) -> None:
+        """Acknowledge a stored batch's messages: one write of all their PUBACKs."""
+        if messages:
+            self.bus.ack_many(messages)
+            self.stored_messages += len(messages)
 
     def judge_touched(self) -> None:
         """Re-judge the spaces the last messages spoke of; publish what changed.

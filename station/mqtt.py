@@ -9,6 +9,7 @@ validating payloads is the receiver's job (see ``station.contract.decode``).
 from __future__ import annotations
 
 import logging
+import struct
 import threading
 from dataclasses import dataclass, field
 from typing import Callable
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 
 log = logging.getLogger(__name__)
 Handler = Callable[[str, bytes], None]
+_PUBACK = struct.Struct("!BBH")  # PUBACK: fixed header, remaining length 2, packet id
 
 
 @dataclass
@@ -39,11 +41,63 @@ class MqttSettings:
         return f"mqtt{'s' if self.tls_ca else ''}://{user}{self.host}:{self.port}"
 
 
+class _BufferedClient(mqtt.Client):
+    """paho's client reading the socket in 64 KiB chunks instead of a few bytes at a time.
+
+    paho reads each packet with ~5 ``recv`` calls (command byte, each length byte, the
+    rest) and goes back to ``select`` after every packet: at thousands of messages a
+    second those system calls, and the GIL released and taken again around each, cost
+    more than the packets' decoding. Here ``_sock_recv`` serves paho's small reads from
+    a buffer filled by one large ``recv``, and ``loop_read`` goes on while the buffer
+    holds data (``select`` cannot see it), up to ``MAX_PACKETS``. Bytes are handed over in order, so paho's
+    parsing is unchanged; a new socket (reconnect) starts with an empty buffer.
+    """
+
+    CHUNK = 65536
+    MAX_PACKETS = 1000  # per loop_read, before paho's loop writes and checks the keepalive
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._rbuf = b""
+        self._rbuf_pos = 0
+        self._rbuf_sock = None
+
+    def _buffered(self) -> int:
+        return len(self._rbuf) - self._rbuf_pos if self._rbuf_sock is self._sock else 0
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if not self._buffered():
+            sock = self._sock
+            data = super()._sock_recv(max(bufsize, self.CHUNK))  # raises as paho expects
+            if len(data) <= bufsize:
+                self._rbuf, self._rbuf_pos, self._rbuf_sock = b"", 0, None
+                return data
+            self._rbuf, self._rbuf_pos, self._rbuf_sock = data, 0, sock
+        start = self._rbuf_pos
+        self._rbuf_pos = end = min(start + bufsize, len(self._rbuf))
+        return self._rbuf[start:end]
+
+    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        rc = super().loop_read(max_packets)
+        for _ in range(self.MAX_PACKETS):  # bounded: writes (acks) and keepalive wait meanwhile
+            if rc != mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS or self._sock is None or not self._buffered():
+                return rc
+            rc = super().loop_read(max_packets)
+        if rc == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._buffered() and self._sockpairW is not None:
+            try:  # data left in the buffer, which select() cannot see: do not wait in it
+                self._sockpairW.send(b"\0")
+            except BlockingIOError:
+                pass
+        return rc
+
+
 class MqttBus:
     """A paho-mqtt 2 client (MQTT v5) with handlers per subscription.
 
     ``will`` is ``(topic, payload, retain)``; ``on_connect`` runs after every (re)connect,
-    once the subscriptions are renewed, on paho's network thread.
+    once the subscriptions are renewed, on paho's network thread. ``buffered_reads``
+    (for heavy consumers such as the collector) reads the socket in large chunks, see
+    :class:`_BufferedClient`.
     """
 
     def __init__(
@@ -57,6 +111,7 @@ class MqttBus:
         session_expiry_s: int | None = None,
         manual_ack: bool = False,
         receive_maximum: int | None = None,
+        buffered_reads: bool = False,
     ):
         self.client_id = client_id
         self.settings = settings
@@ -70,7 +125,8 @@ class MqttBus:
         self.subscribed = threading.Event()  # every subscription of the last connect acknowledged
         self._pending_subs: set[int] = set()
         self._stopping = False
-        self.client = mqtt.Client(
+        client_class = _BufferedClient if buffered_reads else mqtt.Client
+        self.client = client_class(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=MQTTProtocolVersion.MQTTv5,
@@ -135,6 +191,33 @@ class MqttBus:
     def ack(self, message: mqtt.MQTTMessage) -> None:
         """Acknowledge a message received under ``manual_ack`` (any thread)."""
         if self.manual_ack and message.qos > 0:
+            self.client.ack(message.mid, message.qos)
+
+    def ack_many(self, messages) -> None:
+        """Acknowledge many messages at once (any thread): one write, one wake-up.
+
+        ``client.ack`` queues one 4-byte PUBACK per message, each with a wake-up byte on
+        paho's socket pair and its own ``send``; here the PUBACKs of QoS 1 messages go
+        out as one buffer (what a broker reads is the same sequence of packets).
+        """
+        if not self.manual_ack:
+            return
+        messages = list(messages)
+        pubacks, others = [], []
+        for message in messages:
+            if message.qos == 1:
+                pubacks.append(_PUBACK.pack(0x40, 2, message.mid))
+            elif message.qos == 2:
+                others.append(message)
+        if pubacks:
+            queue_packet = getattr(self.client, "_packet_queue", None)
+            if queue_packet is None:  # another paho: one by one
+                for message in messages:
+                    if message.qos == 1:
+                        self.client.ack(message.mid, 1)
+            else:
+                queue_packet(0x40, b"".join(pubacks), 0, 1)
+        for message in others:
             self.client.ack(message.mid, message.qos)
 
     # -- paho callbacks -----------------------------------------------------------------
