@@ -24,11 +24,12 @@ previous one, so a replayed message never counts twice.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Protocol, runtime_checkable
+
+from station.sqlite import open_wal
 
 from .schema import FLOAT, INT, SCHEMA, Point
 
@@ -98,11 +99,8 @@ class SqliteHistory:
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_wal(self.path, synchronous="NORMAL")
         self._db.execute("""CREATE TABLE IF NOT EXISTS point (
             measurement TEXT NOT NULL, series TEXT NOT NULL, time_ns INTEGER NOT NULL,
             space TEXT, tags TEXT NOT NULL, fields TEXT NOT NULL,

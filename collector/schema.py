@@ -19,7 +19,7 @@ overwrite, and nothing is double-counted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 FLOAT, INT, STRING = "float", "int", "string"

@@ -17,11 +17,12 @@ Bounds, explicit:
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from station.sqlite import open_wal
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +57,12 @@ class Outbox:
 
     def __init__(self, path: Path, *, event_cap: int = 200_000, telemetry_cap: int = 20_000):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.event_cap, self.telemetry_cap = event_cap, telemetry_cap
         self.dropped_events = 0
         self.downsampled = 0
         self.alarm = False
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("pragma journal_mode=wal")
-        self._db.execute("pragma synchronous=full")
+        self._db = open_wal(self.path, synchronous="FULL")
         self._db.executescript(SCHEMA)
         self._counts = dict(self._db.execute("select kind, count(*) from outbox group by kind").fetchall())
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 
 import pytest
@@ -15,6 +13,17 @@ from station.mqtt import MqttSettings
 from tests.utils.services import PostgresServer, unavailable
 
 
+def started(service: str, server, errors: type[Exception] | tuple = Exception):
+    """``server.start()``, or: clean up what it left and report ``service`` unavailable
+    (a skip, or a failure under STATION_REQUIRE_SERVICES=1)."""
+    try:
+        server.start()
+    except errors as exc:
+        (getattr(server, "close", None) or server.stop)()
+        unavailable(service, str(exc))
+    return server
+
+
 @pytest.fixture(scope="session")
 def inventory():
     return load_inventory(DEFAULT_INVENTORY)
@@ -23,11 +32,7 @@ def inventory():
 @pytest.fixture(scope="session")
 def mosquitto(tmp_path_factory):
     """A Mosquitto started with broker_config/mosquitto.dev.conf on a free loopback port."""
-    broker = DevBroker(tmp_path_factory.mktemp("mosquitto"))
-    try:
-        broker.start()
-    except BrokerError as exc:
-        unavailable("mosquitto", str(exc))
+    broker = started("mosquitto", DevBroker(tmp_path_factory.mktemp("mosquitto")), BrokerError)
     yield broker
     broker.close()
 
@@ -35,11 +40,7 @@ def mosquitto(tmp_path_factory):
 @pytest.fixture()
 def broker(tmp_path):
     """A private Mosquitto for a test that stops or kills its broker."""
-    b = DevBroker(tmp_path / "mosquitto")
-    try:
-        b.start()
-    except BrokerError as exc:
-        unavailable("mosquitto", str(exc))
+    b = started("mosquitto", DevBroker(tmp_path / "mosquitto"), BrokerError)
     yield b
     b.close()
 
@@ -57,12 +58,7 @@ def postgres(tmp_path_factory):
 
     # Not under pytest's tmp (mode 0700 for root): the postgres user must reach its data.
     workdir = Path(tempfile.mkdtemp(prefix="station-pg-"))
-    server = PostgresServer(workdir)
-    try:
-        server.start()
-    except Exception as exc:  # noqa: BLE001 - any failure to start means "not available"
-        server.stop()
-        unavailable("postgresql", str(exc))
+    server = started("postgresql", PostgresServer(workdir))
     yield server
     server.stop()
     import shutil
@@ -75,12 +71,7 @@ def influxdb(tmp_path_factory):
     """Debian's InfluxDB 1.6 behind nginx (/api/v2/write → /write); see tests/utils/influx.py."""
     from tests.utils.influx import InfluxServer
 
-    server = InfluxServer(tmp_path_factory.mktemp("influxdb"))
-    try:
-        server.start()
-    except Exception as exc:  # noqa: BLE001 - any failure to start means "not available"
-        server.close()
-        unavailable("influxdb", str(exc))
+    server = started("influxdb", InfluxServer(tmp_path_factory.mktemp("influxdb")))
     yield server
     server.close()
 

@@ -1,6 +1,5 @@
 """`station demo`: the whole system from one command, as a newcomer runs it."""
 
-import os
 import signal
 import subprocess
 import sys

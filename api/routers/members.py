@@ -17,7 +17,7 @@ from station.contract.signing import hash_credential
 from station.inventory import SpaceKind
 
 from ..db.models import Badge, Member, MemberStatus, Role, Token, Training
-from ..deps import RowId, unprocessable, AdminUser, ClockDep, CurrentUser, InventoryDep, SessionDep, StaffUser, StationDep
+from ..deps import RowId, is_staff, unprocessable, AdminUser, ClockDep, CurrentUser, InventoryDep, SessionDep, StaffUser, StationDep
 from ..security import digest, hash_password, new_secret
 from ..service import audit
 
@@ -106,6 +106,13 @@ def _member(session, member_id: RowId) -> Member:
     return member
 
 
+def _member_seen_by(user: Member, session, member_id: RowId) -> Member:
+    """The member, for staff or the member themself; anyone else is told it does not exist."""
+    if user.id != member_id and not is_staff(user):
+        raise HTTPException(404, f"no member {member_id}")
+    return _member(session, member_id)
+
+
 @router.get("/members/me", response_model=MemberPublic, tags=["auth"], summary="Who am I")
 def read_me(user: CurrentUser) -> MemberPublic:
     return member_public(user)
@@ -183,9 +190,7 @@ def create_badge(member_id: RowId, body: BadgeCreate, user: StaffUser, session: 
 @router.get("/members/{member_id}/badges", response_model=list[BadgePublic], responses=NOT_FOUND,
             summary="A member's badges (staff, or the member)")
 def read_badges(member_id: RowId, user: CurrentUser, session: SessionDep) -> list[BadgePublic]:
-    if user.id != member_id and user.role not in (Role.staff.value, Role.admin.value):
-        raise HTTPException(404, f"no member {member_id}")
-    _member(session, member_id)
+    _member_seen_by(user, session, member_id)
     return [badge_public(b) for b in session.execute(select(Badge).where(Badge.member_id == member_id)).scalars()]
 
 
@@ -233,9 +238,7 @@ def create_training(member_id: RowId, body: TrainingCreate, user: StaffUser, ses
 @router.get("/members/{member_id}/trainings", response_model=list[TrainingPublic], responses=NOT_FOUND,
             summary="A member's trainings (staff, or the member)")
 def read_trainings(member_id: RowId, user: CurrentUser, session: SessionDep) -> list[TrainingPublic]:
-    if user.id != member_id and user.role not in (Role.staff.value, Role.admin.value):
-        raise HTTPException(404, f"no member {member_id}")
-    _member(session, member_id)
+    _member_seen_by(user, session, member_id)
     return [training_public(t) for t in session.execute(select(Training).where(Training.member_id == member_id))
             .scalars()]
 

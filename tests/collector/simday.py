@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from collector.engine import EngineSettings, OccupancyEngine
 from edge.simulator.world import SpaceWorld, pir_fires, plan_day
-from station.contract import EventKind, NodeEvent, NodeState, Telemetry
+from station.contract import EventKind, NodeEvent, Telemetry
 from station.inventory import Inventory, NodeProfile
 
 STEP = timedelta(seconds=10)

@@ -3,7 +3,6 @@
 import itertools
 from datetime import datetime, timezone
 
-import pytest
 from typer.testing import CliRunner
 
 from collector.influx import InfluxSettings, InfluxWriter, line

@@ -19,7 +19,7 @@ from collector.points import PointMaker
 from collector.schema import Point
 from edge.simulator.world import SpaceWorld, pir_fires, plan_day
 from station.contract import (
-    EventKind, NodeEvent, NodeState, NodeStatus, RoomAvailability, RoomOccupancy, RoomStatus, Telemetry,
+    EventKind, NodeEvent, NodeState, NodeStatus, RoomAvailability, RoomStatus, Telemetry,
 )
 from station.contract.signing import hash_credential
 from station.inventory import Inventory, NodeProfile

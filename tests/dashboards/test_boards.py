@@ -1,7 +1,6 @@
 """The dashboards and alert rules: generated files up to date, structure sound, schema respected."""
 
 import json
-from pathlib import Path
 
 import yaml
 

@@ -16,40 +16,11 @@ OUTAGE_S = 30
 
 
 @pytest.fixture()
-def persistent_broker():
-    """A private Mosquitto whose persistence really works, so a restart keeps queued messages.
-
-    Run as root, Mosquitto drops to the ``mosquitto`` user and cannot write its database
-    under pytest's 0700 temporary directories ("Error: Permission denied" in its log):
-    here the work directory is traversable and the data directory belongs to that user.
-    """
-    import os
-    import pwd
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    from station.broker.dev import BrokerError, DevBroker
-    from tests.utils.services import unavailable
-
-    workdir = Path(tempfile.mkdtemp(prefix="station-mosquitto-"))
-    os.chmod(workdir, 0o755)
-    (workdir / "data").mkdir()
-    if os.geteuid() == 0:
-        try:
-            shutil.chown(workdir / "data", pwd.getpwnam("mosquitto").pw_name)
-        except KeyError:
-            pass
-    b = DevBroker(workdir)
-    try:
-        b.start()
-    except BrokerError as exc:
-        unavailable("mosquitto", str(exc))
-    yield b
-    b.stop()
-    log = b.log_path.read_text()
-    shutil.rmtree(workdir, ignore_errors=True)
-    assert "Permission denied" not in log, "the broker could not save its database"
+def persistent_broker(broker):
+    """The private broker of tests/conftest.py, whose persistence works as root too: a
+    restart keeps queued messages (see station.broker.dev.DevBroker)."""
+    yield broker
+    assert "Permission denied" not in broker.log_path.read_text(), "the broker could not save its database"
 
 
 @pytest.fixture()
