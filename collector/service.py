@@ -93,7 +93,7 @@ class Collector:
         self._store_thread: threading.Thread | None = None
         self.bus = MqttBus(client_id, mqtt, on_connect=self._publish_all, clean_start=False,
                            session_expiry_s=session_expiry_s, manual_ack=True, receive_maximum=receive_maximum,
-                           buffered_reads=True)
+                           throughput=True)
         # One collector per group of sites scales out (each process its own GIL): it hears
         # only their nodes and speaks only for their spaces.
         self.sites = [inventory.site(s).id for s in sites] if sites else None

@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
+import paho.mqtt
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
@@ -41,63 +42,14 @@ class MqttSettings:
         return f"mqtt{'s' if self.tls_ca else ''}://{user}{self.host}:{self.port}"
 
 
-class _BufferedClient(mqtt.Client):
-    """paho's client reading the socket in 64 KiB chunks instead of a few bytes at a time.
-
-    paho reads each packet with ~5 ``recv`` calls (command byte, each length byte, the
-    rest) and goes back to ``select`` after every packet: at thousands of messages a
-    second those system calls, and the GIL released and taken again around each, cost
-    more than the packets' decoding. Here ``_sock_recv`` serves paho's small reads from
-    a buffer filled by one large ``recv``, and ``loop_read`` goes on while the buffer
-    holds data (``select`` cannot see it), up to ``MAX_PACKETS``. Bytes are handed over in order, so paho's
-    parsing is unchanged; a new socket (reconnect) starts with an empty buffer.
-    """
-
-    CHUNK = 65536
-    MAX_PACKETS = 1000  # per loop_read, before paho's loop writes and checks the keepalive
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._rbuf = b""
-        self._rbuf_pos = 0
-        self._rbuf_sock = None
-
-    def _buffered(self) -> int:
-        return len(self._rbuf) - self._rbuf_pos if self._rbuf_sock is self._sock else 0
-
-    def _sock_recv(self, bufsize: int) -> bytes:
-        if not self._buffered():
-            sock = self._sock
-            data = super()._sock_recv(max(bufsize, self.CHUNK))  # raises as paho expects
-            if len(data) <= bufsize:
-                self._rbuf, self._rbuf_pos, self._rbuf_sock = b"", 0, None
-                return data
-            self._rbuf, self._rbuf_pos, self._rbuf_sock = data, 0, sock
-        start = self._rbuf_pos
-        self._rbuf_pos = end = min(start + bufsize, len(self._rbuf))
-        return self._rbuf[start:end]
-
-    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
-        rc = super().loop_read(max_packets)
-        for _ in range(self.MAX_PACKETS):  # bounded: writes (acks) and keepalive wait meanwhile
-            if rc != mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS or self._sock is None or not self._buffered():
-                return rc
-            rc = super().loop_read(max_packets)
-        if rc == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._buffered() and self._sockpairW is not None:
-            try:  # data left in the buffer, which select() cannot see: do not wait in it
-                self._sockpairW.send(b"\0")
-            except BlockingIOError:
-                pass
-        return rc
-
-
 class MqttBus:
     """A paho-mqtt 2 client (MQTT v5) with handlers per subscription.
 
     ``will`` is ``(topic, payload, retain)``; ``on_connect`` runs after every (re)connect,
-    once the subscriptions are renewed, on paho's network thread. ``buffered_reads``
-    (for heavy consumers such as the collector) reads the socket in large chunks, see
-    :class:`_BufferedClient`.
+    once the subscriptions are renewed, on paho's network thread. ``throughput`` (for
+    heavy consumers such as the collector) uses
+    :class:`station.mqtt_throughput.ThroughputClient`: buffered reads, a lean decoder
+    for PUBLISH packets without properties, cached routes.
     """
 
     def __init__(
@@ -111,7 +63,7 @@ class MqttBus:
         session_expiry_s: int | None = None,
         manual_ack: bool = False,
         receive_maximum: int | None = None,
-        buffered_reads: bool = False,
+        throughput: bool = False,
     ):
         self.client_id = client_id
         self.settings = settings
@@ -125,7 +77,15 @@ class MqttBus:
         self.subscribed = threading.Event()  # every subscription of the last connect acknowledged
         self._pending_subs: set[int] = set()
         self._stopping = False
-        client_class = _BufferedClient if buffered_reads else mqtt.Client
+        client_class = mqtt.Client
+        if throughput:
+            from . import mqtt_throughput
+
+            if mqtt_throughput.supported():
+                client_class = mqtt_throughput.ThroughputClient
+            else:
+                log.warning("%s: this paho-mqtt (%s) lacks what the throughput client builds on; "
+                            "using the stock client", client_id, paho.mqtt.__version__)
         self.client = client_class(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,

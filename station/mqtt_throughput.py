@@ -1,0 +1,199 @@
+"""paho-mqtt for a heavy consumer (the collector): the same protocol, less Python per message.
+
+Profiled on the collector's drain (``bench/collector_throughput.py``, py-spy), stock paho
+2.2 spends, for every received MQTT v5 PUBLISH:
+
+- about five ``recv`` calls (command byte, each length byte, the rest) and a return to
+  ``select`` after every packet;
+- a new :class:`~paho.mqtt.properties.Properties`, whose constructor rebuilds the whole
+  MQTT v5 property table (two dictionaries, through a checking ``__setattr__``): a
+  quarter of the network thread's time, for packets that carry no property at all;
+- an ``MQTTMessageInfo`` with its ``Condition`` (used only for outgoing messages);
+- a walk of the subscription trie to find the message's callbacks.
+
+:class:`ThroughputClient` keeps paho's parsing, state machine, acknowledgements and
+callbacks, and changes only those four costs:
+
+- reads come from one 64 KiB ``recv``; ``loop_read`` goes on while the buffer holds data
+  (``select`` cannot see it), at most ``MAX_PACKETS`` a round so acks and keepalive go out;
+- a QoS 0/1 PUBLISH *without properties* is decoded here into a :class:`ReceivedMessage`
+  whose ``properties`` (empty) and ``info`` are made only if someone asks; any packet with
+  properties, QoS 2, or a protocol before v5 goes through paho's own decoder;
+- topic → callbacks is remembered (:class:`RouteCache`), forgotten on any change of
+  the subscriptions' callbacks.
+
+It relies on paho's private members (``_sock_recv``, ``_in_packet``, ``_handle_publish``,
+``_on_message_filtered``, ``_sockpairW``); :func:`supported` checks that they are there
+and :class:`station.mqtt.MqttBus` falls back to the stock client otherwise. The tests
+compare its messages with stock paho's, byte for byte, over a real broker.
+"""
+
+from __future__ import annotations
+
+import time
+
+import paho.mqtt
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTProtocolVersion
+from paho.mqtt.matcher import MQTTMatcher
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+_PRIVATE = ("_sock_recv", "_sock", "_sockpairR", "_sockpairW", "_in_packet", "_protocol", "_manual_ack",
+            "_logger", "_handle_publish", "_handle_on_message", "_send_puback", "_on_message_filtered",
+            "_packet_queue")
+_SLOT_INFO = mqtt.MQTTMessage.__dict__.get("info")
+_SLOT_PROPERTIES = mqtt.MQTTMessage.__dict__.get("properties")
+
+
+def supported() -> bool:
+    """True when this paho has the members :class:`ThroughputClient` builds on."""
+    probe = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    try:
+        return (paho.mqtt.__version__.startswith("2.") and _SLOT_INFO is not None and _SLOT_PROPERTIES is not None
+                and all(hasattr(probe, name) for name in _PRIVATE)
+                and isinstance(probe._on_message_filtered, MQTTMatcher))
+    finally:
+        for sock in (probe._sockpairR, probe._sockpairW):
+            if sock is not None:
+                sock.close()
+
+
+class ReceivedMessage(mqtt.MQTTMessage):
+    """An incoming PUBLISH without properties; ``properties`` and ``info`` made on demand."""
+
+    __slots__ = ()
+
+    def __init__(self, mid: int, topic: bytes, header: int, payload: bytes):  # noqa: D107 - no super(): no Condition
+        self.timestamp = time.monotonic()  # paho's time_func
+        self.state = mqtt.mqtt_ms_invalid
+        self.mid = mid
+        self._topic = topic
+        self.payload = payload
+        self.dup = bool(header & 0x08)
+        self.qos = (header & 0x06) >> 1
+        self.retain = bool(header & 0x01)
+
+    @property
+    def properties(self) -> Properties:
+        try:
+            return _SLOT_PROPERTIES.__get__(self)
+        except AttributeError:
+            props = Properties(PacketTypes.PUBLISH)
+            _SLOT_PROPERTIES.__set__(self, props)
+            return props
+
+    @properties.setter
+    def properties(self, value) -> None:
+        _SLOT_PROPERTIES.__set__(self, value)
+
+    @property
+    def info(self) -> mqtt.MQTTMessageInfo:
+        try:
+            return _SLOT_INFO.__get__(self)
+        except AttributeError:
+            info = mqtt.MQTTMessageInfo(self.mid)
+            _SLOT_INFO.__set__(self, info)
+            return info
+
+    @info.setter
+    def info(self, value) -> None:
+        _SLOT_INFO.__set__(self, value)
+
+
+class RouteCache(MQTTMatcher):
+    """paho's subscription trie, remembering which callbacks each topic went to.
+
+    paho reads and changes it under its callback lock; any change forgets every route.
+    """
+
+    MAX_TOPICS = 50_000  # the whole building has a few hundred; a flood of odd topics is bounded
+
+    def __init__(self):
+        super().__init__()
+        self._routes: dict[str, tuple] = {}
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self._routes.clear()
+
+    def __delitem__(self, key):
+        super().__delitem__(key)
+        self._routes.clear()
+
+    def iter_match(self, topic):
+        routes = self._routes.get(topic)
+        if routes is None:
+            routes = tuple(super().iter_match(topic))
+            if len(self._routes) >= self.MAX_TOPICS:
+                self._routes.clear()
+            self._routes[topic] = routes
+        return iter(routes)
+
+
+class ThroughputClient(mqtt.Client):
+    """paho's client with buffered reads, a lean PUBLISH decoder and cached routes."""
+
+    CHUNK = 65536
+    MAX_PACKETS = 1000  # per loop_read, before paho's loop writes and checks the keepalive
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._rbuf = b""
+        self._rbuf_pos = 0
+        self._rbuf_sock = None
+        self._on_message_filtered = RouteCache()
+
+    # -- reading ------------------------------------------------------------------------
+    def _buffered(self) -> int:
+        return len(self._rbuf) - self._rbuf_pos if self._rbuf_sock is self._sock else 0
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        """paho's small reads, served from one large ``recv`` (a new socket starts empty)."""
+        if not self._buffered():
+            sock = self._sock
+            data = super()._sock_recv(max(bufsize, self.CHUNK))  # raises as paho expects
+            if len(data) <= bufsize:
+                self._rbuf, self._rbuf_pos, self._rbuf_sock = b"", 0, None
+                return data
+            self._rbuf, self._rbuf_pos, self._rbuf_sock = data, 0, sock
+        start = self._rbuf_pos
+        self._rbuf_pos = end = min(start + bufsize, len(self._rbuf))
+        return self._rbuf[start:end]
+
+    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        rc = super().loop_read(max_packets)
+        for _ in range(self.MAX_PACKETS):  # bounded: writes (acks) and keepalive wait meanwhile
+            if rc != mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS or self._sock is None or not self._buffered():
+                return rc
+            rc = super().loop_read(max_packets)
+        if rc == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._buffered() and self._sockpairW is not None:
+            try:  # data left in the buffer, which select() cannot see: do not wait in it
+                self._sockpairW.send(b"\0")
+            except BlockingIOError:
+                pass
+        return rc
+
+    # -- decoding -----------------------------------------------------------------------
+    def _handle_publish(self) -> mqtt.MQTTErrorCode:
+        header = self._in_packet["command"]
+        packet = self._in_packet["packet"]
+        qos = (header & 0x06) >> 1
+        if (self._protocol != MQTTProtocolVersion.MQTTv5 or qos == 2 or len(packet) < 3
+                or self._logger is not None or self.on_log is not None):  # paho logs each PUBLISH
+            return super()._handle_publish()
+        pos = 2 + ((packet[0] << 8) | packet[1])
+        mid = 0
+        if qos:
+            if len(packet) < pos + 3:
+                return super()._handle_publish()  # malformed: paho says how
+            mid = (packet[pos] << 8) | packet[pos + 1]
+            pos += 2
+        if len(packet) <= pos or packet[pos] != 0:  # properties (or malformed): paho's own decoder
+            return super()._handle_publish()
+        message = ReceivedMessage(mid, bytes(packet[2:2 + ((packet[0] << 8) | packet[1])]), header,
+                                  bytes(packet[pos + 1:]))
+        self._handle_on_message(message)
+        if qos == 1 and not self._manual_ack:
+            return self._send_puback(mid)
+        return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS

@@ -1,0 +1,175 @@
+"""The collector's paho client (station.mqtt_throughput) against stock paho, over a real Mosquitto."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from station.mqtt import MqttBus, MqttSettings
+from station.mqtt_throughput import ReceivedMessage, ThroughputClient, supported
+
+
+class Inbox:
+    """A subscribed client that keeps every message it gets."""
+
+    def __init__(self, client_class, port: int, client_id: str, pattern: str = "t/#", *,
+                 clean_start: bool = True, manual_ack: bool = False):
+        self.messages: list = []
+        self.arrived = threading.Condition()
+        self.client = client_class(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                   protocol=MQTTProtocolVersion.MQTTv5, manual_ack=manual_ack)
+        self.client.on_message = self._on_message
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *a: subscribed.set()
+        self.client.on_connect = lambda c, *a: c.subscribe(pattern, qos=1)
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 600
+        self.client.connect("127.0.0.1", port, clean_start=clean_start, properties=props)
+        self.client.loop_start()
+        assert subscribed.wait(10), "no SUBACK"
+
+    def _on_message(self, client, userdata, msg):
+        with self.arrived:
+            self.messages.append(msg)
+            self.arrived.notify_all()
+
+    def wait_for(self, n: int, timeout: float = 20.0) -> list:
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.messages) >= n, timeout), \
+                f"{len(self.messages)} of {n} messages"
+        return self.messages
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def publisher(port: int) -> mqtt.Client:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="pub", protocol=MQTTProtocolVersion.MQTTv5)
+    client.max_inflight_messages_set(1000)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    return client
+
+
+def seen(msg) -> tuple:
+    """Everything a handler can see of a message, but its packet id (each session its own)."""
+    return (msg.topic, msg.payload, msg.qos, msg.retain, msg.dup, msg.properties.json())
+
+
+def test_supported_on_the_pinned_paho_and_used_by_the_collector_bus(mosquitto):
+    assert supported()
+    bus = MqttBus("probe", MqttSettings(port=mosquitto.port), throughput=True)
+    assert isinstance(bus.client, ThroughputClient)
+    assert type(MqttBus("probe", MqttSettings(port=mosquitto.port)).client) is mqtt.Client
+
+
+def test_every_message_is_what_stock_paho_sees(mosquitto):
+    stock = Inbox(mqtt.Client, mosquitto.port, "stock")
+    fast = Inbox(ThroughputClient, mosquitto.port, "fast")
+    pub = publisher(mosquitto.port)
+    with_props = Properties(PacketTypes.PUBLISH)
+    with_props.UserProperty = ("site", "saint-omer")
+    with_props.MessageExpiryInterval = 3600
+    with_props.ContentType = "application/json"
+    sent = [("t/a", b'{"x": 1}', 1, False, None), ("t/b", b"", 1, False, None),
+            ("t/gare/caf\u00e9", "\u00e9t\u00e9".encode(), 0, False, None),
+            ("t/big", bytes(range(256)) * 800, 1, False, None),  # 200 KiB: several reads
+            ("t/props", b"with properties", 1, False, with_props),
+            ("t/retained", b"kept", 1, True, None)]
+    sent += [(f"t/many/{k % 7}", f"{k:06d}".encode(), k % 2, False, None) for k in range(3000)]
+    for topic, payload, qos, retain, props in sent:
+        pub.publish(topic, payload, qos=qos, retain=retain, properties=props)
+    try:
+        got_stock = stock.wait_for(len(sent))
+        got_fast = fast.wait_for(len(sent))
+        # (QoS 0 and QoS 1 messages may overtake each other: compare as sets)
+        assert sorted(map(seen, got_fast)) == sorted(map(seen, got_stock))
+        assert sorted((m.topic, m.payload) for m in got_fast) == sorted((t, p) for t, p, *_ in sent)
+        # both decoders ran: paho's for the packet with properties, the lean one for the rest
+        by_topic = {m.topic: m for m in got_fast}
+        assert not isinstance(by_topic["t/props"], ReceivedMessage)
+        assert by_topic["t/props"].properties.UserProperty == [("site", "saint-omer")]
+        assert isinstance(by_topic["t/a"], ReceivedMessage)
+        assert by_topic["t/a"].info.mid == by_topic["t/a"].mid  # made on demand
+    finally:
+        pub.publish("t/retained", b"", qos=1, retain=True).wait_for_publish(5)
+        for client in (stock, fast):
+            client.close()
+        pub.disconnect()
+        pub.loop_stop()
+
+
+def test_unacknowledged_messages_come_back_with_their_ids(mosquitto):
+    """manual_ack through the lean decoder: what is not acked is redelivered (dup), once acked it is not."""
+    pub = publisher(mosquitto.port)
+    inbox = Inbox(ThroughputClient, mosquitto.port, "fast-ack", "t/ack/#", clean_start=True, manual_ack=True)
+    try:
+        for k in range(10):
+            pub.publish(f"t/ack/{k}", str(k).encode(), qos=1)
+        first = inbox.wait_for(10)
+        for msg in first[:4]:
+            inbox.client.ack(msg.mid, msg.qos)
+        time.sleep(0.5)  # the PUBACKs go out
+        inbox.close()
+        again = Inbox(ThroughputClient, mosquitto.port, "fast-ack", "t/ack/#", clean_start=False, manual_ack=True)
+        redelivered = again.wait_for(6)
+        assert sorted(m.payload for m in redelivered) == [str(k).encode() for k in range(4, 10)]
+        assert all(m.dup and isinstance(m, ReceivedMessage) for m in redelivered)
+        assert {m.mid for m in redelivered} == {m.mid for m in first[4:]}
+        for msg in redelivered:
+            again.client.ack(msg.mid, msg.qos)
+        time.sleep(0.5)
+        again.close()
+        last = Inbox(ThroughputClient, mosquitto.port, "fast-ack", "t/ack/#", clean_start=False, manual_ack=True)
+        time.sleep(1.0)
+        assert last.messages == []
+        last.close()
+    finally:
+        pub.disconnect()
+        pub.loop_stop()
+
+
+def test_routes_follow_callbacks_added_and_removed(mosquitto):
+    pub = publisher(mosquitto.port)
+    inbox = Inbox(ThroughputClient, mosquitto.port, "fast-routes", "r/#")
+    routed: list[str] = []
+    try:
+        pub.publish("r/x", b"1", qos=1)
+        inbox.wait_for(1)  # no filtered callback yet: the default on_message
+        inbox.client.message_callback_add("r/+", lambda c, u, m: routed.append(m.topic))
+        pub.publish("r/x", b"2", qos=1).wait_for_publish(5)
+        deadline = time.monotonic() + 10
+        while not routed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert routed == ["r/x"] and len(inbox.messages) == 1
+        inbox.client.message_callback_remove("r/+")
+        pub.publish("r/x", b"3", qos=1)
+        inbox.wait_for(2)
+        assert routed == ["r/x"]
+    finally:
+        inbox.close()
+        pub.disconnect()
+        pub.loop_stop()
+
+
+@pytest.mark.parametrize("size", [1, 127, 128, 16_383, 16_384, 70_000])
+def test_lengths_across_the_remaining_length_boundaries(mosquitto, size):
+    """Remaining-length encodings of 1, 2 and 3 bytes, and packets larger than one read."""
+    pub = publisher(mosquitto.port)
+    inbox = Inbox(ThroughputClient, mosquitto.port, f"fast-len-{size}", "l/#")
+    try:
+        payloads = [bytes([k % 251]) * size for k in range(3)]
+        for payload in payloads:
+            pub.publish("l/x", payload, qos=1)
+        assert [m.payload for m in inbox.wait_for(3)] == payloads
+    finally:
+        inbox.close()
+        pub.disconnect()
+        pub.loop_stop()
