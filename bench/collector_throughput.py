@@ -9,7 +9,9 @@ through influxdb-client with its spool and manual acknowledgements.
    are queued in the broker for a consumer's persistent session, then the consumer
    connects and drains them. Baseline, measured in the same run on the same stream: a
    bare paho subscriber that only counts messages (auto-ack) — the ceiling for a Python
-   MQTT consumer on this machine. The collector's rate is counted up to the moment
+   MQTT consumer on this machine — and a second one with the collector's own client
+   (``station.mqtt_throughput.ThroughputClient``), the ceiling for *that* client.
+   The collector's rate is counted up to the moment
    every message is *stored* (written to InfluxDB or spooled) and acknowledged.
 2. **Lost.** Events in InfluxDB afterwards (``count(seq)``), against those sent.
 3. **Latency.** A publisher in another process sends ``--rate`` events per second for
@@ -53,6 +55,7 @@ from station.broker.dev import DEV_CONFIG, DevBroker  # noqa: E402
 from station.contract import EventKind, NodeEvent, topics  # noqa: E402
 from station.inventory import NodeProfile, load_inventory  # noqa: E402
 from station.mqtt import MqttSettings  # noqa: E402
+from station.mqtt_throughput import ThroughputClient  # noqa: E402
 from tests.utils.influx import InfluxServer  # noqa: E402
 
 
@@ -92,7 +95,7 @@ def publish_all(port: int, messages: list[tuple[str, bytes]], client_id: str) ->
     client.loop_stop()
 
 
-def bare_drain(port: int, expected: int, client_id: str, prepare: bool) -> float:
+def bare_drain(port: int, expected: int, client_id: str, prepare: bool, client_class=mqtt.Client) -> float:
     """A paho subscriber that only counts; messages per second from connect to the last one."""
     done, count = threading.Event(), [0]
 
@@ -101,7 +104,7 @@ def bare_drain(port: int, expected: int, client_id: str, prepare: bool) -> float
         if count[0] >= expected:
             done.set()
 
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5)
+    client = client_class(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5)
     client.on_message = on_message
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = 3600
@@ -192,6 +195,13 @@ def measure(args, inventory, conf: Path, work: Path, influx: InfluxServer) -> di
         cpu = cpu_seconds()
         results["bare_subscriber_msgs_per_s"] = round(bare_drain(broker.port, args.messages, "bench-bare", False))
         results["bare_cpu_us_per_msg"] = round((cpu_seconds() - cpu) / args.messages * 1e6, 1)
+        # the same, with the collector's own paho client (station.mqtt_throughput): its ceiling
+        bare_drain(broker.port, args.messages, "bench-bare-tc", True, ThroughputClient)
+        publish_all(broker.port, stream(inventory, args.messages, start, "bare-tc"), "bench-pub-bare-tc")
+        cpu = cpu_seconds()
+        results["bare_throughput_client_msgs_per_s"] = round(
+            bare_drain(broker.port, args.messages, "bench-bare-tc", False, ThroughputClient))
+        results["bare_throughput_client_cpu_us_per_msg"] = round((cpu_seconds() - cpu) / args.messages * 1e6, 1)
         # 2. the collector draining the same stream into InfluxDB
         settings = MqttSettings(port=broker.port)
         influx_settings = InfluxSettings(url=influx.url, bucket="bench")
@@ -209,6 +219,8 @@ def measure(args, inventory, conf: Path, work: Path, influx: InfluxServer) -> di
         results["collector_cpu_us_per_msg"] = round((cpu_seconds() - cpu) / args.messages * 1e6, 1)
         results["msgs_per_s"] = round(collector.stored_messages / elapsed)
         results["ratio"] = round(results["msgs_per_s"] / results["bare_subscriber_msgs_per_s"], 3)
+        results["ratio_to_throughput_client"] = round(
+            results["msgs_per_s"] / results["bare_throughput_client_msgs_per_s"], 3)
         results["spooled_batches"] = collector.influx_writer.spooled_batches
         collector.influx_writer.drain(60)
         stored = influx.count("event", "seq", db="bench")
