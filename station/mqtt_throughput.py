@@ -14,16 +14,17 @@ Profiled on the collector's drain (``bench/collector_throughput.py``, py-spy), s
 :class:`ThroughputClient` keeps paho's parsing, state machine, acknowledgements and
 callbacks, and changes only those four costs:
 
-- reads come from one 64 KiB ``recv``; ``loop_read`` goes on while the buffer holds data
-  (``select`` cannot see it), at most ``MAX_PACKETS`` a round so acks and keepalive go out;
+- reads come from one 64 KiB ``recv``; ``loop_read`` goes on while the buffer holds data,
+  at most ``MAX_PACKETS`` a round so acks and keepalive go out, and every loop round
+  starts with what the buffer holds (``select`` cannot see it);
 - a QoS 0/1 PUBLISH *without properties* is decoded here into a :class:`ReceivedMessage`
   whose ``properties`` (empty) and ``info`` are made only if someone asks; any packet with
   properties, QoS 2, or a protocol before v5 goes through paho's own decoder;
 - topic → callbacks is remembered (:class:`RouteCache`), forgotten on any change of
   the subscriptions' callbacks.
 
-It relies on paho's private members (``_sock_recv``, ``_in_packet``, ``_handle_publish``,
-``_on_message_filtered``, ``_sockpairW``); :func:`supported` checks that they are there
+It relies on paho's private members (``_sock_recv``, ``_loop``, ``_in_packet``,
+``_handle_publish``, ``_on_message_filtered``); :func:`supported` checks that they are there
 and :class:`station.mqtt.MqttBus` falls back to the stock client otherwise. The tests
 compare its messages with stock paho's, byte for byte, over a real broker.
 """
@@ -39,7 +40,7 @@ from paho.mqtt.matcher import MQTTMatcher
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-_PRIVATE = ("_sock_recv", "_sock", "_sockpairR", "_sockpairW", "_in_packet", "_protocol", "_manual_ack",
+_PRIVATE = ("_sock_recv", "_loop", "_sock", "_sockpairR", "_sockpairW", "_in_packet", "_protocol", "_manual_ack",
             "_logger", "_handle_publish", "_handle_on_message", "_send_puback", "_on_message_filtered",
             "_packet_queue")
 _SLOT_INFO = mqtt.MQTTMessage.__dict__.get("info")
@@ -165,14 +166,25 @@ class ThroughputClient(mqtt.Client):
         rc = super().loop_read(max_packets)
         for _ in range(self.MAX_PACKETS):  # bounded: writes (acks) and keepalive wait meanwhile
             if rc != mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS or self._sock is None or not self._buffered():
-                return rc
+                break
             rc = super().loop_read(max_packets)
-        if rc == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._buffered() and self._sockpairW is not None:
-            try:  # data left in the buffer, which select() cannot see: do not wait in it
-                self._sockpairW.send(b"\0")
-            except BlockingIOError:
-                pass
         return rc
+
+    def _loop(self, timeout: float = 1.0) -> mqtt.MQTTErrorCode:
+        """paho's loop round, which first parses what the read buffer holds.
+
+        ``select`` cannot see the buffer: a round that stopped at ``MAX_PACKETS`` leaves
+        packets there, and if the broker sends nothing more (the end of a stream, or it
+        waits for our acks) they would wait for the next keepalive. (A wake-up byte on
+        paho's socket pair does not do: paho's round empties that pair after reading.)
+        """
+        if self._sock is not None and self._buffered():
+            rc = self.loop_read()
+            if rc or self._sock is None:
+                return rc
+            if self._buffered():
+                timeout = 0.0  # more to parse: write the acks, then come straight back
+        return super()._loop(timeout)
 
     # -- decoding -----------------------------------------------------------------------
     def _handle_publish(self) -> mqtt.MQTTErrorCode:

@@ -173,3 +173,47 @@ def test_lengths_across_the_remaining_length_boundaries(mosquitto, size):
         inbox.close()
         pub.disconnect()
         pub.loop_stop()
+
+
+class SmallRounds(ThroughputClient):
+    MAX_PACKETS = 3  # most rounds end with packets still in the read buffer
+
+
+@pytest.mark.parametrize("manual_ack", [False, True])
+def test_packets_left_in_the_read_buffer_are_not_forgotten(mosquitto, manual_ack):
+    """A queued stream drained in rounds that stop with data in the buffer: every message
+    arrives promptly, not at the next keepalive (the buffer is invisible to select)."""
+    n = 3000
+    first = Inbox(SmallRounds, mosquitto.port, f"fast-rounds-{manual_ack}", "q/#", manual_ack=manual_ack)
+    first.close()  # the session stays; the stream queues for it
+    pub = publisher(mosquitto.port)
+    infos = [pub.publish(f"q/{k % 5}", f"{k:05d}".encode(), qos=1) for k in range(n)]
+    for info in infos:
+        info.wait_for_publish(10)
+    started = time.monotonic()
+    inbox = Inbox(SmallRounds, mosquitto.port, f"fast-rounds-{manual_ack}", "q/#", clean_start=False,
+                  manual_ack=manual_ack)
+    if manual_ack:  # ack as they come, from another thread, like the collector's store thread
+        stop = threading.Event()
+
+        def acker():
+            done = 0
+            while not stop.is_set():
+                batch = inbox.messages[done:]
+                for msg in batch:
+                    inbox.client.ack(msg.mid, msg.qos)
+                done += len(batch)
+                time.sleep(0.005)
+        thread = threading.Thread(target=acker, daemon=True)
+        thread.start()
+    try:
+        got = inbox.wait_for(n, timeout=20)
+        assert time.monotonic() - started < 15, "the last packets waited for the keepalive"
+        assert sorted(m.payload for m in got) == [f"{k:05d}".encode() for k in range(n)]
+    finally:
+        if manual_ack:
+            stop.set()
+            thread.join()
+        inbox.close()
+        pub.disconnect()
+        pub.loop_stop()
