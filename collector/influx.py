@@ -234,7 +234,7 @@ def setup_bucket(settings: InfluxSettings, *, retention_s: int = 0) -> list[str]
             from influxdb_client import BucketRetentionRules
 
             rules = [BucketRetentionRules(type="expire", every_seconds=retention_s)] if retention_s else []
-            bucket = buckets.create_bucket(bucket_name=settings.bucket, org_id=org.id, retention_rules=rules)
+            bucket = buckets.create_bucket(bucket_name=settings.bucket, org=org, retention_rules=rules)
             done.append(f"created bucket {settings.bucket!r}")
         else:
             done.append(f"bucket {settings.bucket!r} exists")

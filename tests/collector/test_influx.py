@@ -9,6 +9,7 @@ from collector.influx import InfluxSettings, InfluxWriter, line
 from collector.schema import Point
 from collector.spool import Spool
 from station.cli import app
+from tests.utils.influx_v2_api import InfluxV2Api
 
 T0 = datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=timezone.utc)
 _n = itertools.count()
@@ -89,6 +90,36 @@ def test_influx_setup_creates_the_database_and_is_idempotent(influxdb):
 def test_influx_setup_on_a_server_that_is_not_influxdb_fails_with_a_message():
     result = CliRunner().invoke(app, ["influx", "setup", "--url", "http://127.0.0.1:9"])
     assert result.exit_code == 1 and "http://127.0.0.1:9" in result.output
+
+
+def test_influx_setup_on_2x_creates_bucket_and_dbrp_mapping_once(monkeypatch):
+    """The 2.x path against a stand-in of the documented v2 API (no 2.x server installs here)."""
+    monkeypatch.setenv("STATION_INFLUX_TOKEN", "setup-token")
+    with InfluxV2Api() as api:
+        args = ["influx", "setup", "--url", api.url, "--influx-bucket", "gare", "--retention-days", "400"]
+        first = CliRunner().invoke(app, args)
+        assert first.exit_code == 0, first.output
+        assert "created bucket 'gare'" in first.output and "created DBRP mapping gare/autogen" in first.output
+        [bucket] = api.buckets
+        assert bucket["name"] == "gare" and bucket["orgID"] == api.orgs[0]["id"]
+        assert bucket["retentionRules"] == [{"type": "expire", "everySeconds": 400 * 86400}]
+        [dbrp] = api.dbrps
+        assert (dbrp["database"], dbrp["retention_policy"], dbrp["bucketID"], dbrp["default"]) == \
+            ("gare", "autogen", bucket["id"], True)
+        again = CliRunner().invoke(app, args)
+        assert again.exit_code == 0, again.output
+        assert "bucket 'gare' exists" in again.output and "DBRP mapping gare/autogen exists" in again.output
+        assert len(api.buckets) == 1 and len(api.dbrps) == 1
+
+
+def test_influx_setup_on_2x_says_what_is_wrong(monkeypatch):
+    with InfluxV2Api() as api:
+        monkeypatch.setenv("STATION_INFLUX_TOKEN", "wrong")
+        refused = CliRunner().invoke(app, ["influx", "setup", "--url", api.url])
+        assert refused.exit_code == 1 and "401" in refused.output and api.buckets == []
+        monkeypatch.setenv("STATION_INFLUX_TOKEN", "setup-token")
+        no_org = CliRunner().invoke(app, ["influx", "setup", "--url", api.url, "--influx-org", "ailleurs"])
+        assert no_org.exit_code == 1 and "no organisation 'ailleurs'" in no_org.output
 
 
 def test_a_large_gzipped_batch_goes_through_nginx_in_one_write(influxdb, tmp_path):
