@@ -21,7 +21,10 @@ The rules ("wasp in a box", with CO2 for people who sit still):
   readings cannot tell yet, the judgement waits up to ``verdict_max``.
 - **Air only** (spaces without motion or door signals, and offline evaluation): CO2
   people estimate and light switched on, with hysteresis — enter at ``co2_enter_people``,
-  leave below ``co2_leave_people`` held for ``vacate_dwell``.
+  leave below ``co2_leave_people`` held for ``vacate_dwell``. Lamps (a step up of
+  ``light_step_lux``) count while the light stays above half the step, and after
+  ``lamps_alone`` only if the CO2 agrees; lamps switched off with a CO2 that is not
+  rising mean the last one left.
 - **Unknown.** A space whose nodes are all offline or silent for ``unknown_after``.
 
 ``people_estimate`` is the dynamic CO2 mass balance (:mod:`collector.co2`) over the last
@@ -58,6 +61,7 @@ class EngineSettings:
     co2_leave_people: float = 0.5  # estimate
     vacate_dwell: timedelta = timedelta(minutes=5)
     light_step_lux: float = 150.0
+    lamps_alone: timedelta = timedelta(minutes=15)  # lamps on, CO2 not yet telling: trust the lamps
     badge_window: timedelta = timedelta(minutes=30)
 
 
@@ -76,6 +80,7 @@ class SpaceState:
     fit_stale: bool = True
     light_lux: float | None = None
     lights_on_at: datetime | None = None
+    lamp_lux: float = 0.0  # what the lamps added when they came on (the step)
     lights_off_at: datetime | None = None
     last_motion: datetime | None = None
     last_door: datetime | None = None
@@ -151,7 +156,7 @@ class OccupancyEngine:
             if state.light_lux is not None:
                 step = light_lux - state.light_lux
                 if step >= self.settings.light_step_lux:
-                    state.lights_on_at = at
+                    state.lights_on_at, state.lamp_lux = at, step
                 elif step <= -self.settings.light_step_lux:
                     state.lights_off_at = at
             state.light_lux = light_lux
@@ -193,7 +198,7 @@ class OccupancyEngine:
         fit = self.co2_fit(state)
         est, sure = (fit.people, fit.lower) if fit else (None, None)
         if not state.nodes:  # no motion or door signal: recorded air readings
-            occupied, confidence = self._air_only(state, now, est, sure)
+            occupied, confidence = self._air_only(state, now, fit)
         else:
             occupied, confidence = self._wasp(state, now, est, sure)
         self._estimate_people(state, now, occupied, est)
@@ -231,25 +236,33 @@ class OccupancyEngine:
                 return True, 0.6
         return False, 0.9 if est is None or est < s.co2_leave_people else 0.75
 
-    def _air_only(self, state: SpaceState, now: datetime, est: float | None,
-                  sure: float | None) -> tuple[bool, float]:
+    def _air_only(self, state: SpaceState, now: datetime, fit: Co2Fit | None) -> tuple[bool, float]:
         s = self.settings
+        est, sure = (fit.people, fit.lower) if fit else (None, None)
+        # Lamps are on after a step up, until a step down or until the light falls below
+        # half that step (daylight fading out of a step that was a cloud, not a switch).
         lights_on = state.lights_on_at is not None and (state.lights_off_at is None
-                                                        or state.lights_off_at < state.lights_on_at)
+                                                        or state.lights_off_at < state.lights_on_at) \
+            and (state.light_lux or 0.0) >= state.lamp_lux / 2
         lights_off = state.lights_off_at is not None and (state.lights_on_at is None
                                                           or state.lights_off_at > state.lights_on_at)
-        if lights_on:
+        # Lamps alone are not people: once the CO2 has had time to tell, it must agree.
+        if lights_on and (est is None or est >= s.co2_leave_people or now - state.lights_on_at <= s.lamps_alone):
             state.low_since = None
             return True, 0.8
         if est is None:
             return False, 0.3
+        # Lamps switched off, and the CO2 not rising: the last one out. (The balance may
+        # still read people in a falling CO2 when the real ventilation is slower than the
+        # inventory says; people in the dark make it rise.)
+        if lights_off and (sure < s.co2_enter_people or fit.slope <= 0):
+            state.low_since = None
+            return False, 0.75
         if not state.occupied:
             if sure >= s.co2_enter_people:
                 state.low_since = None
                 return True, 0.7
             return False, 0.8 if est < s.co2_leave_people else 0.6
-        if lights_off and sure < s.co2_enter_people:
-            return False, 0.75
         if est >= s.co2_leave_people:
             state.low_since = None
             return True, 0.8
