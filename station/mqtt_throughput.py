@@ -31,6 +31,7 @@ compare its messages with stock paho's, byte for byte, over a real broker.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import paho.mqtt
@@ -47,8 +48,9 @@ _SLOT_INFO = mqtt.MQTTMessage.__dict__.get("info")
 _SLOT_PROPERTIES = mqtt.MQTTMessage.__dict__.get("properties")
 
 
+@functools.cache
 def supported() -> bool:
-    """True when this paho has the members :class:`ThroughputClient` builds on."""
+    """True when this paho has the members :class:`ThroughputClient` builds on (checked once)."""
     probe = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
     try:
         return (paho.mqtt.__version__.startswith("2.") and _SLOT_INFO is not None and _SLOT_PROPERTIES is not None
