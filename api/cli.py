@@ -15,6 +15,7 @@ app = typer.Typer(help="The API and the web board.", no_args_is_help=True)
 def api_run(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port")) -> None:
     """Serve the API and the board (settings from STATION_* environment variables)."""
     import uvicorn
+    from pydantic import ValidationError
 
     from api.app import create_app
     from api.keys import InsecureSettings
@@ -23,6 +24,11 @@ def api_run(host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.O
 
     try:
         application = create_app(ApiSettings())
+    except ValidationError as exc:  # a STATION_* variable that does not parse
+        for error in exc.errors():
+            name = "STATION_" + "_".join(map(str, error["loc"])).upper()
+            typer.echo(f"environment: {name}: {error['msg']}", err=True)
+        raise typer.Exit(2)
     except ConfigError as exc:
         fail(exc)
     except InsecureSettings as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, FilePath
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from station.inventory import DEFAULT_INVENTORY
@@ -31,6 +31,8 @@ class ApiSettings(BaseSettings):
     mqtt_username: str | None = None
     mqtt_password: str | None = Field(default=None, repr=False)
     mqtt_client_id: str = "api"
+    #: Connect over TLS, trusting this CA (PEM): for a broker reached across a network.
+    mqtt_tls_ca: FilePath | None = None
     mqtt_enabled: bool = True
 
     #: SQLAlchemy URL; unset in development: a SQLite file in a temporary directory.
@@ -73,4 +75,4 @@ class ApiSettings(BaseSettings):
 
     def mqtt(self) -> MqttSettings:
         return MqttSettings(host=self.mqtt_host, port=self.mqtt_port, username=self.mqtt_username,
-                            password=self.mqtt_password)
+                            password=self.mqtt_password, tls_ca=str(self.mqtt_tls_ca) if self.mqtt_tls_ca else None)

@@ -9,8 +9,8 @@ from typing import Optional
 
 import typer
 
-from station.cli_common import (InventoryOpt, MqttHostOpt, MqttPortOpt, VerboseOpt, load_or_fail, setup_logging,
-                                wait_for_signal)
+from station.cli_common import (InventoryOpt, MqttHostOpt, MqttPortOpt, MqttTlsCaOpt, VerboseOpt, load_or_fail,
+                                setup_logging, wait_for_signal)
 
 app = typer.Typer(help="The collector: MQTT in, occupancy and time series out.", no_args_is_help=True)
 influx_app = typer.Typer(help="InfluxDB, where the collector writes its time series.", no_args_is_help=True)
@@ -31,7 +31,7 @@ def _influx_settings(url: str, bucket: str, org: str):
 
 @app.command("run")
 def collector_run(inventory: Path = InventoryOpt, mqtt_host: str = MqttHostOpt, mqtt_port: int = MqttPortOpt,
-                  state_dir: Path = StateDirOpt, influx_url: Optional[str] = InfluxUrlOpt,
+                  mqtt_tls_ca: Optional[Path] = MqttTlsCaOpt, state_dir: Path = StateDirOpt, influx_url: Optional[str] = InfluxUrlOpt,
                   influx_bucket: str = BucketOpt, influx_org: str = OrgOpt,
                   metrics_port: Optional[int] = typer.Option(None, "--metrics-port", envvar="STATION_METRICS_PORT",
                                                              help="Serve Prometheus /metrics on this port."),
@@ -47,7 +47,8 @@ def collector_run(inventory: Path = InventoryOpt, mqtt_host: str = MqttHostOpt, 
     setup_logging(verbose)
     inv = load_or_fail(inventory)
     settings = MqttSettings(host=mqtt_host, port=mqtt_port, username=os.environ.get("STATION_MQTT_USERNAME"),
-                            password=os.environ.get("STATION_MQTT_PASSWORD"))
+                            password=os.environ.get("STATION_MQTT_PASSWORD"),
+                            tls_ca=str(mqtt_tls_ca) if mqtt_tls_ca else None)
     influx = _influx_settings(influx_url, influx_bucket, influx_org) if influx_url else None
     collector = Collector(inv, settings, client_id=client_id, state_dir=state_dir, influx=influx,
                           metrics_port=metrics_port, sites=site or None).start(wait=None)

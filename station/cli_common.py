@@ -14,6 +14,9 @@ from station.inventory import DEFAULT_INVENTORY, ConfigError, load_inventory
 InventoryOpt = typer.Option(DEFAULT_INVENTORY, "--inventory", help="Site inventory (YAML).")
 MqttHostOpt = typer.Option("127.0.0.1", "--mqtt-host", envvar="STATION_MQTT_HOST")
 MqttPortOpt = typer.Option(1883, "--mqtt-port", envvar="STATION_MQTT_PORT")
+MqttTlsCaOpt = typer.Option(None, "--mqtt-tls-ca", envvar="STATION_MQTT_TLS_CA", exists=True, dir_okay=False,
+                            readable=True, help="Connect over TLS, trusting this CA (PEM): a broker "
+                                                "reached across a network, not on loopback.")
 VerboseOpt = typer.Option(False, "-v", "--verbose", help="Debug logging.")
 
 

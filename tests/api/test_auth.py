@@ -103,3 +103,24 @@ def test_keys_command_writes_keys_the_api_starts_with(tmp_path, database_url):
                                  signing_key_file=tmp_path / "keys" / "signing.pem",
                                  site_key_file=tmp_path / "keys" / "site.key"))
     assert app.state.station.keys.public_pem() == (tmp_path / "keys" / "signing.pub.pem").read_text()
+
+
+def test_api_run_names_the_environment_variable_that_does_not_parse(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    monkeypatch.setenv("STATION_MQTT_TLS_CA", str(tmp_path / "missing-ca.crt"))
+    monkeypatch.setenv("STATION_MQTT_PORT", "eighteen-eighty-three")
+    result = CliRunner().invoke(cli, ["run"])
+    assert result.exit_code == 2
+    assert "environment: STATION_MQTT_TLS_CA: Path does not point to a file" in result.output
+    assert "environment: STATION_MQTT_PORT: Input should be a valid integer" in result.output
+
+
+def test_api_mqtt_settings_carry_the_tls_ca(tmp_path):
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    settings = ApiSettings(mqtt_tls_ca=ca, mqtt_host="broker.la-station.example", mqtt_port=8883)
+    assert settings.mqtt().tls_ca == str(ca)
+    assert settings.mqtt().describe() == "mqtts://broker.la-station.example:8883"

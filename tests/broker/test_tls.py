@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import datetime, timezone
 
 import pytest
 from cryptography import x509
+from typer.testing import CliRunner
 
 from station.broker.certs import create_ca, ensure_dev_tls, issue_server_cert
+from station.broker.dev import free_port
 from station.broker.probe import Probe
+from station.cli import app
+from station.contract import EventKind, NodeEvent, topics
 
 from .conftest import start_central
 
@@ -101,3 +111,39 @@ def test_local_listener_serves_same_host_services_without_tls(gen_root, inventor
         anon.close()
     finally:
         c.broker.stop()
+
+
+def test_collector_cli_connects_over_tls_with_its_own_account(tls_central, inventory, tmp_path):
+    """`station collector run --mqtt-tls-ca`: a collector on another host than the broker."""
+    site, node = next((s, n) for s, n in inventory.nodes() if n.profile.value == "room_node")
+    metrics = free_port()
+    env = dict(os.environ, STATION_MQTT_USERNAME="collector", STATION_MQTT_PASSWORD=tls_central.password("collector"))
+    proc = subprocess.Popen([sys.executable, "-m", "station.cli", "collector", "run", "--mqtt-port",
+                             str(tls_central.port), "--mqtt-tls-ca", str(tls_central.tls_ca), "--state-dir",
+                             str(tmp_path / "collector"), "--metrics-port", str(metrics)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        event = NodeEvent(id="tls-event-0001", seq=1, node=node.id, kind=EventKind.motion, space=node.space,
+                          ts=datetime.now(timezone.utc))
+        seen = ""
+        deadline = time.monotonic() + 20
+        counted = 'station_collector_messages_total{channel="nodes/events"}'
+        while time.monotonic() < deadline and counted not in seen:
+            p = tls_central.probe(node.id)
+            p.publish(topics.node_events(site.id, node.id), event.to_json())
+            p.close()
+            time.sleep(0.5)
+            try:
+                seen = urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics", timeout=2).read().decode()
+            except OSError:
+                continue
+        assert counted in seen, proc.poll()
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=20)[0].decode()
+    assert "connected to mqtts://collector@127.0.0.1" in " ".join(out.split()), out[-2000:]
+
+
+def test_collector_cli_names_a_missing_ca_file(tmp_path):
+    result = CliRunner().invoke(app, ["collector", "run", "--mqtt-tls-ca", str(tmp_path / "nope.crt")])
+    assert result.exit_code == 2 and "nope.crt" in result.output and "does not exist" in result.output
