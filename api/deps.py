@@ -19,11 +19,11 @@ from station.clock import Clock
 from station.inventory import Inventory
 
 from .board import RoomBoard
-from .db.models import Member, MemberStatus, Role, Token
+from .db.models import STAFF_ROLES, Member, MemberStatus, Role, Token
 from .security import digest
 from .service import Station
 
-STAFF = {Role.staff.value, Role.admin.value}
+STAFF = STAFF_ROLES
 
 
 async def get_station(request: Request) -> Station:

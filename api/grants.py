@@ -31,7 +31,7 @@ from station.contract.signing import sign
 from station.inventory import Inventory, SpaceKind
 
 from .db import Database
-from .db.models import HOLDING, Badge, Booking, DoorGrantState, Member, MemberStatus, Role, Training
+from .db.models import HOLDING, STAFF_ROLES, Badge, Booking, DoorGrantState, Member, MemberStatus, Training
 from .keys import Keys
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def door_entries(session: Session, inventory: Inventory, door_id: str, now: date
     active = (Member.status == MemberStatus.active.value, Badge.active.is_(True))
     entries: list[GrantEntry] = []
     staff = session.execute(select(Badge.credential_hash).join(Member).where(
-        Member.role.in_([Role.staff.value, Role.admin.value]), *active)).scalars()
+        Member.role.in_(STAFF_ROLES), *active)).scalars()
     entries += [GrantEntry(credential_hash=h, role=GrantRole.staff) for h in staff]
     booked = session.execute(select(Booking.start, Booking.end, Badge.credential_hash)
                              .join(Member, Booking.member_id == Member.id).join(Badge, Badge.member_id == Member.id)

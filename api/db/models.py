@@ -45,6 +45,10 @@ class Role(str, enum.Enum):
     integration = "integration"
 
 
+#: The roles that run the building: every staff check reads this one set.
+STAFF_ROLES = frozenset({Role.staff.value, Role.admin.value})
+
+
 class MemberStatus(str, enum.Enum):
     active = "active"
     suspended = "suspended"

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from station.contract import DoorAction, DoorCommand, GrantList, topics
 from station.contract.signing import sign
 
-from ..db.models import Role
+from ..db.models import STAFF_ROLES, Role
 from ..deps import ClockDep, CurrentUser, InventoryDep, SessionDep, StaffUser, StationDep
 from ..service import audit
 
@@ -62,7 +62,7 @@ def read_doors(user: StaffUser, station: StationDep, inventory: InventoryDep) ->
 @router.get("/doors/{door_id}/grants", response_model=GrantList, responses=NOT_FOUND,
             summary="The door's current signed grant list (staff and node keys)")
 def read_grants(door_id: str, user: CurrentUser, station: StationDep, inventory: InventoryDep) -> GrantList:
-    if user.role not in (Role.staff.value, Role.admin.value, Role.node.value):
+    if user.role not in (*STAFF_ROLES, Role.node.value):
         raise HTTPException(403, "staff or node keys only")
     _door(inventory, door_id)
     grant = station.grants.current(door_id)
