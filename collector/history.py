@@ -100,7 +100,9 @@ class SqliteHistory:
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._db = open_wal(self.path, synchronous="NORMAL")
+        # FULL: the collector acknowledges a batch's messages once this commit returns, so
+        # the commit must survive a power cut too, not only a crash (one fsync a batch).
+        self._db = open_wal(self.path, synchronous="FULL")
         self._db.execute("""CREATE TABLE IF NOT EXISTS point (
             measurement TEXT NOT NULL, series TEXT NOT NULL, time_ns INTEGER NOT NULL,
             space TEXT, tags TEXT NOT NULL, fields TEXT NOT NULL,

@@ -1,7 +1,8 @@
 """A disk spool: batches that could not be written to InfluxDB wait here, in order.
 
 One file per batch (``000000000042.lp``, line protocol), written to a temporary name,
-flushed to disk and renamed, so a crash leaves either a whole batch or none. Batches
+flushed to disk and renamed (the directory flushed too), so a crash or a power cut
+leaves either a whole batch or none. Batches
 are replayed oldest first; a batch InfluxDB refuses for good (HTTP 400: bad points) is
 moved to ``rejected/`` for staff to inspect instead of blocking the spool forever.
 """
@@ -11,6 +12,14 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class Spool:
@@ -39,6 +48,7 @@ class Spool:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
+            _fsync_dir(self.dir)  # the rename itself must reach the disk before the ack
             self._files.append(path)
             return path
 
