@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-from collections import defaultdict, deque
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from .db.models import LoginFailure
 
 _hasher = PasswordHasher()
 #: Verified against when the login is unknown, so that timing does not tell which logins exist.
@@ -37,36 +39,32 @@ def digest(secret: str) -> str:
 
 
 class LoginThrottle:
-    """At most ``max_failures`` failed logins per account and per client in ``window``."""
+    """At most ``max_failures`` failed logins per account and per client in ``window``.
+
+    Counted in the database (:class:`api.db.models.LoginFailure`), so that several API
+    processes — uvicorn workers, replicas behind a proxy — share one count; an attacker
+    gets no more tries by landing on another process. Rows older than the window are
+    removed as new failures come.
+    """
 
     def __init__(self, max_failures: int, window: timedelta):
         self.max_failures = max_failures
         self.window = window
-        self._failures: dict[str, deque[datetime]] = defaultdict(deque)
-        self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: datetime) -> deque[datetime]:
-        q = self._failures[key]
-        while q and now - q[0] > self.window:
-            q.popleft()
-        return q
-
-    def retry_after(self, keys: list[str], now: datetime) -> float | None:
+    def retry_after(self, session: Session, keys: list[str], now: datetime) -> float | None:
         """Seconds to wait when any key is locked out, else None."""
-        with self._lock:
-            waits = []
-            for key in keys:
-                q = self._recent(key, now)
-                if len(q) >= self.max_failures:
-                    waits.append((q[0] + self.window - now).total_seconds())
-            return max(waits) if waits else None
+        rows = session.execute(
+            select(LoginFailure.key, func.count(), func.min(LoginFailure.at))
+            .where(LoginFailure.key.in_([digest(k) for k in keys]), LoginFailure.at >= now - self.window)
+            .group_by(LoginFailure.key)).all()
+        waits = [(first + self.window - now).total_seconds() for _, count, first in rows if count >= self.max_failures]
+        return max(waits) if waits else None
 
-    def failed(self, keys: list[str], now: datetime) -> None:
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
+    def failed(self, session: Session, keys: list[str], now: datetime) -> None:
+        """Note a failure for each key (the caller commits)."""
+        session.execute(delete(LoginFailure).where(LoginFailure.at < now - self.window))
+        session.add_all(LoginFailure(key=digest(k), at=now) for k in keys)
 
-    def succeeded(self, keys: list[str]) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+    def succeeded(self, session: Session, keys: list[str]) -> None:
+        """Forget the keys' failures (the caller commits)."""
+        session.execute(delete(LoginFailure).where(LoginFailure.key.in_([digest(k) for k in keys])))

@@ -176,6 +176,18 @@ class DoorGrantState(Base):
     payload: Mapped[str] = mapped_column(Text)
 
 
+class LoginFailure(Base):
+    """A failed login, kept for the throttle's window, in the database so that every API
+    process counts the same failures. ``key`` is the SHA-256 of ``login:<email>`` or
+    ``client:<address>``: no address or e-mail in clear."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class AuditEntry(Base):
     """Append-only: who opened which door when, denied attempts, remote commands, changes."""
 

@@ -35,19 +35,19 @@ def login(body: Login, request: Request, session: SessionDep, clock: ClockDep) -
     throttle = request.app.state.throttle
     email = body.email.strip().lower()
     keys = [f"login:{email}", f"client:{request.client.host if request.client else '?'}"]
-    wait = throttle.retry_after(keys, now)
+    wait = throttle.retry_after(session, keys, now)
     if wait is not None:
         raise HTTPException(429, f"too many failed logins; retry in {wait:.0f} s",
                             headers={"Retry-After": str(max(1, int(wait)))})
     member = session.execute(select(Member).where(func.lower(Member.email) == email)).scalar_one_or_none()
     if member is None or not verify_password(member.password_hash, body.password):
-        throttle.failed(keys, now)
+        throttle.failed(session, keys, now)
         audit(session, now, "login_failed", email[:120])
-        session.commit()  # the audit entry stays although the request fails
+        session.commit()  # the failure and the audit entry stay although the request fails
         raise HTTPException(401, "wrong email or password")
     if member.status != MemberStatus.active.value:
         raise HTTPException(403, "this account is suspended")
-    throttle.succeeded(keys)
+    throttle.succeeded(session, keys)
     secret = new_secret("st")
     expires = now + timedelta(hours=request.app.state.settings.token_ttl_hours)
     session.add(Token(digest=digest(secret), member_id=member.id, kind="login", created_at=now, expires_at=expires))

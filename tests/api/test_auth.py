@@ -31,6 +31,38 @@ def test_throttle_lifts_after_the_window(client, people, clock):
     assert r.status_code == 200
 
 
+def test_every_api_process_counts_the_same_failures(client, people, settings, clock):
+    """Two processes on one database (workers, replicas): failures on one lock the other."""
+    from fastapi.testclient import TestClient
+
+    alice = people.create()
+    for _ in range(3):
+        client.post("/api/v1/auth/login", json={"email": alice.email, "password": "wrong"})
+    with TestClient(create_app(settings, clock=clock, background=False)) as other:
+        for _ in range(2):
+            assert other.post("/api/v1/auth/login", json={"email": alice.email, "password": "wrong"}).status_code == 401
+        r = other.post("/api/v1/auth/login", json={"email": alice.email, "password": "password-1-long"})
+        assert r.status_code == 429
+    r = client.post("/api/v1/auth/login", json={"email": alice.email, "password": "password-1-long"})
+    assert r.status_code == 429
+
+
+def test_failures_are_kept_hashed_and_forgotten_after_the_window(client, people, app, clock):
+    from sqlalchemy import select
+
+    from api.db.models import LoginFailure
+
+    alice = people.create()
+    client.post("/api/v1/auth/login", json={"email": alice.email, "password": "wrong"})
+    with app.state.station.db.session() as s:
+        keys = s.execute(select(LoginFailure.key)).scalars().all()
+    assert len(keys) == 2 and all(len(k) == 64 and "@" not in k for k in keys)
+    clock.advance(seconds=901)
+    client.post("/api/v1/auth/login", json={"email": "someone@else.test", "password": "wrong"})
+    with app.state.station.db.session() as s:
+        assert len(s.execute(select(LoginFailure.key)).scalars().all()) == 2  # alice's are gone
+
+
 def test_unknown_email_returns_the_same_401(client):
     r = client.post("/api/v1/auth/login", json={"email": "nobody@nowhere.test", "password": "whatever"})
     assert r.status_code == 401 and r.json()["detail"] == "wrong email or password"
