@@ -13,13 +13,7 @@ import os
 import threading
 from pathlib import Path
 
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from station.durable import write_durably
 
 
 class Spool:
@@ -42,13 +36,7 @@ class Spool:
         with self._lock:
             path = self.dir / f"{self._next:012d}{self.SUFFIX}"
             self._next += 1
-            tmp = path.with_suffix(".tmp")
-            with open(tmp, "wb") as handle:
-                handle.write(lines)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-            _fsync_dir(self.dir)  # the rename itself must reach the disk before the ack
+            write_durably(path, lines)  # the batch and its rename on disk before the ack
             self._files.append(path)
             return path
 

@@ -12,7 +12,6 @@ copy after a reconnect) is accepted silently without rewriting.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +21,7 @@ from pydantic import ValidationError
 
 from station.contract import GrantEntry, GrantList, GrantRole
 from station.contract.signing import SignatureError, verify
+from station.durable import write_durably
 
 from .keys import SiteKeys
 
@@ -112,18 +112,7 @@ class GrantCache:
         return True
 
     def _write(self, door: str, grants: GrantList) -> None:
-        path = self._path(door)
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(grants.to_json())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_durably(self._path(door), grants.to_json())
 
     # -- queries ------------------------------------------------------------------------
     def versions(self) -> dict[str, int]:
