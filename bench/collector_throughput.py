@@ -189,19 +189,17 @@ def measure(args, inventory, conf: Path, work: Path, influx: InfluxServer) -> di
     results: dict = {"messages": args.messages}
     with DevBroker(work / "mosquitto", config=conf) as broker:
         start = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
-        # 1. the ceiling: a bare subscriber draining the queued stream
-        bare_drain(broker.port, args.messages, "bench-bare", prepare=True)
-        publish_all(broker.port, stream(inventory, args.messages, start, "bare"), "bench-pub-bare")
-        cpu = cpu_seconds()
-        results["bare_subscriber_msgs_per_s"] = round(bare_drain(broker.port, args.messages, "bench-bare", False))
-        results["bare_cpu_us_per_msg"] = round((cpu_seconds() - cpu) / args.messages * 1e6, 1)
-        # the same, with the collector's own paho client (station.mqtt_throughput): its ceiling
-        bare_drain(broker.port, args.messages, "bench-bare-tc", True, ThroughputClient)
-        publish_all(broker.port, stream(inventory, args.messages, start, "bare-tc"), "bench-pub-bare-tc")
-        cpu = cpu_seconds()
-        results["bare_throughput_client_msgs_per_s"] = round(
-            bare_drain(broker.port, args.messages, "bench-bare-tc", False, ThroughputClient))
-        results["bare_throughput_client_cpu_us_per_msg"] = round((cpu_seconds() - cpu) / args.messages * 1e6, 1)
+        # 1. the ceilings: a bare subscriber draining the queued stream — stock paho, then
+        #    the collector's own client (station.mqtt_throughput)
+        for rate_key, cpu_key, tag, client_class in (
+                ("bare_subscriber_msgs_per_s", "bare_cpu_us_per_msg", "bare", mqtt.Client),
+                ("bare_throughput_client_msgs_per_s", "bare_throughput_client_cpu_us_per_msg", "bare-tc",
+                 ThroughputClient)):
+            bare_drain(broker.port, args.messages, f"bench-{tag}", True, client_class)
+            publish_all(broker.port, stream(inventory, args.messages, start, tag), f"bench-pub-{tag}")
+            cpu = cpu_seconds()
+            results[rate_key] = round(bare_drain(broker.port, args.messages, f"bench-{tag}", False, client_class))
+            results[cpu_key] = round((cpu_seconds() - cpu) / args.messages * 1e6, 1)
         # 2. the collector draining the same stream into InfluxDB
         settings = MqttSettings(port=broker.port)
         influx_settings = InfluxSettings(url=influx.url, bucket="bench")

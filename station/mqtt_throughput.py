@@ -196,7 +196,7 @@ class ThroughputClient(mqtt.Client):
         if (self._protocol != MQTTProtocolVersion.MQTTv5 or qos == 2 or len(packet) < 3
                 or self._logger is not None or self.on_log is not None):  # paho logs each PUBLISH
             return super()._handle_publish()
-        pos = 2 + ((packet[0] << 8) | packet[1])
+        topic_end = pos = 2 + ((packet[0] << 8) | packet[1])
         mid = 0
         if qos:
             if len(packet) < pos + 3:
@@ -205,8 +205,7 @@ class ThroughputClient(mqtt.Client):
             pos += 2
         if len(packet) <= pos or packet[pos] != 0:  # properties (or malformed): paho's own decoder
             return super()._handle_publish()
-        message = ReceivedMessage(mid, bytes(packet[2:2 + ((packet[0] << 8) | packet[1])]), header,
-                                  bytes(packet[pos + 1:]))
+        message = ReceivedMessage(mid, bytes(packet[2:topic_end]), header, bytes(packet[pos + 1:]))
         self._handle_on_message(message)
         if qos == 1 and not self._manual_ack:
             return self._send_puback(mid)
