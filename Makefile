@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+INSTALL_PYTHON := scripts/install-python-packages.sh
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(INSTALL_PYTHON) | sha1sum | cut -c1-12)
 DEBIAN_PACKAGES := mosquitto mosquitto-clients postgresql influxdb nginx-light chromium
 
 .PHONY: setup deb demo test protocol clean
@@ -14,11 +15,12 @@ setup: deb $(STAMP)
 deb:
 	@bash scripts/install-debian-packages.sh $(DEBIAN_PACKAGES)
 
-$(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[edge,server,dev]' --config-settings editable_mode=compat
+# The Python packages, installed so that none replaces another (urllib3-future stays out
+# of the `urllib3` name: see the script); the dependency tests then check the venv.
+$(STAMP): pyproject.toml $(INSTALL_PYTHON)
 	@rm -f $(VENV)/.installed-*
+	bash $(INSTALL_PYTHON) $(VENV) $(PYTHON) '.[edge,server,dev]'
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_dependencies.py
 	@touch $(STAMP)
 
 demo: setup

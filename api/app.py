@@ -13,24 +13,36 @@ from __future__ import annotations
 import logging
 import tempfile
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from station import __version__
 from station.clock import Clock
 from station.inventory import load_inventory
+from station.inventory.plan import load_plan, plan_path
 
 from .db import Database
 from .db.models import Member, MemberStatus, Role
+from .demo import DemoHooks
+from .fields import INPUT_RULES, declare_errors
 from .keys import InsecureSettings, load_keys
-from .routers import audit, auth, board_page, bookings, doors, health, members, rooms, stream
+from .routers import audit, auth, board_page, bookings, demo as demo_router, doors, health, members, rooms, stream
+from .routers import calendars, closures, plan as plan_router, schedule
+from .routers import demo_staff, nodes, offline_docs, staff, staff_audit, staff_bookings, staff_doors, staff_members
+from .routers import privacy as privacy_router, privacy_page, staff_pages
+from .routers import machines as machines_router, staff_machines
 from .routers import history as history_router
+from .messages import language, render
+from .runtime import Runtime
 from .security import LoginThrottle, hash_password
-from .service import Station
 from .settings import ApiSettings
 
 log = logging.getLogger(__name__)
@@ -50,15 +62,16 @@ def bootstrap_admin(db: Database, settings: ApiSettings, now) -> None:
     if not (settings.admin_email and settings.admin_password):
         return
     with db.session() as s:
+        db.exclusive(s, "bootstrap-admin")  # two instances starting together create one admin
         email = settings.admin_email.strip().lower()
         if s.execute(select(Member.id).where(Member.email == email)).first() is None:
-            s.add(Member(email=email, name="Administrator", role=Role.admin.value, status=MemberStatus.active.value,
+            s.add(Member(email=email, name="Administrator", role=Role.admin, status=MemberStatus.active,
                          password_hash=hash_password(settings.admin_password), created_at=now))
 
 
 def open_history(settings: ApiSettings):
-    """The collector's history store, if the settings name one."""
-    from collector.history import InfluxHistory, SqliteHistory
+    """The history store the collector writes, if the settings name one."""
+    from station.history import InfluxHistory, SqliteHistory
 
     if settings.history_influx_url:
         return InfluxHistory(settings.history_influx_url, settings.history_influx_database,
@@ -68,10 +81,54 @@ def open_history(settings: ApiSettings):
     return None
 
 
+def floor_plan(settings: ApiSettings, inventory):
+    """The plan the settings name, else the one beside the inventory if any (a bad file
+    stops the start with file, line and field)."""
+    path = settings.plan or plan_path(settings.inventory)
+    if settings.plan is None and not path.exists():
+        return None
+    return load_plan(path, inventory)
+
+
+def field_name(loc) -> str:
+    """``title`` for ``("body", "title")``, ``spaces[2]`` for ``("body", "spaces", 2)``."""
+    name = ""
+    for part in loc[1:] or loc:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name
+
+
+async def validation_error(request: Request, exc: RequestValidationError):
+    """FastAPI's 422, with the sentences of :mod:`api.fields`' rules from :mod:`api.messages`
+    in the request's language, naming the field."""
+    lang = language(request.headers.get("accept-language"))
+    for error in exc.errors():
+        if error.get("type") in INPUT_RULES:
+            error["msg"] = render(error["type"], lang, {**error.get("ctx", {}), "field": field_name(error["loc"])})
+    return await request_validation_exception_handler(request, exc)
+
+
+async def database_error(request: Request, exc: DBAPIError):
+    """A failed statement: logged by its error class and SQLSTATE only — never its
+    parameters nor the server's DETAIL line, which quote the values (a password hash, a
+    card hash, an e-mail); the engine hides parameters too (``hide_parameters``)."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    log.error("database error on %s %s: %s (SQLSTATE %s)", request.method, request.url.path,
+              type(exc.orig).__name__, code)
+    return JSONResponse({"detail": "database error"}, status_code=500)
+
+
+#: What an operation with a login dependency (:mod:`api.deps`, whose schemes the OpenAPI
+#: lists as its ``security``) can answer before its handler runs: an invalid or expired
+#: token (401), a suspended account or a role that does not allow it (403).
+AUTH_ERRORS = {"HTTPBearer": (401, 403), "APIKeyHeader": (401, 403)}
+
+
 def create_app(settings: ApiSettings | None = None, *, clock: Clock | None = None,
-               background: bool = True, history=None) -> FastAPI:
+               background: bool = True, history=None, demo: DemoHooks | None = None) -> FastAPI:
     """``background=False`` builds the app without MQTT and sweeper (tests drive them);
-    ``history`` is a :class:`collector.history.History` (else from the settings, else none)."""
+    ``history`` is a :class:`station.history.History` (else from the settings, else none);
+    ``demo`` are the hooks ``station demo`` lends (the badge-tapping endpoints)."""
     settings = settings or ApiSettings()
     if settings.environment is None:
         log.warning("STATION_ENVIRONMENT is not set: development mode (set it to production in a deployment)")
@@ -82,27 +139,37 @@ def create_app(settings: ApiSettings | None = None, *, clock: Clock | None = Non
     db.migrate()
     db.seed(inventory)
     bootstrap_admin(db, settings, clock.now())
-    station = Station(settings, inventory, db, keys, clock)
+    own_history = history is None
+    runtime = Runtime(settings, inventory, db, keys, clock, history=history if history is not None
+                      else open_history(settings), demo=demo)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        station.start(mqtt=settings.mqtt_enabled and background, sweeper=background)
+        runtime.start(mqtt=settings.mqtt.enabled and background, sweeper=background)
         try:
             yield
         finally:
-            station.stop()
-            if history is None and app.state.history is not None:
-                app.state.history.close()  # we opened it; a history passed in belongs to the caller
+            runtime.stop()
+            if own_history and runtime.history is not None:
+                runtime.history.close()  # we opened it; a history passed in belongs to the caller
 
-    app = FastAPI(title="La Station API", version=__version__, lifespan=lifespan,
-                  description="Rooms free now, bookings, badges and door grants of La Station.")
+    # /docs and /redoc from assets the app serves itself (fastapi-offline ships Swagger UI
+    # and ReDoc): they work on a site's LAN with no internet, where staff need them most.
+    app = FastAPIOffline(title="La Station API", version=__version__, lifespan=lifespan, redoc_url=None,
+                         static_url=offline_docs.ASSETS,
+                         description="Rooms free now, bookings, badges and door grants of La Station.")
     app.state.settings = settings
-    app.state.inventory = inventory
-    app.state.station = station
-    app.state.clock = clock
-    app.state.history = history if history is not None else open_history(settings)
-    app.state.throttle = LoginThrottle(settings.login_max_failures, timedelta(seconds=settings.login_window_s))
+    app.state.runtime = runtime
+    app.state.throttle = LoginThrottle.from_settings(settings)
+    app.state.plan = floor_plan(settings, inventory)
+    app.state.schedule_bands = {}
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web"), name="static")
-    for module in (health, auth, rooms, history_router, stream, bookings, members, doors, audit, board_page):
+    for module in (health, auth, privacy_router, calendars, plan_router, schedule, rooms, history_router, stream, bookings, closures,
+                   members, doors, audit, demo_router, staff, staff_members, staff_bookings, staff_audit, staff_doors,
+                   nodes, demo_staff, staff_pages, offline_docs, privacy_page, board_page,
+                   staff_machines, machines_router):  # staff first: /machines/usage before /machines/{id}
         app.include_router(module.router)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(DBAPIError, database_error)
+    declare_errors(app, AUTH_ERRORS)
     return app

@@ -18,41 +18,59 @@ from sqlalchemy.orm import Session
 from station.clock import Clock
 from station.inventory import Inventory
 
-from .board import RoomBoard
-from .db.models import STAFF_ROLES, Member, MemberStatus, Role, Token
+from .commands import DoorCommands
+from .db.models import PEOPLE_ROLES, STAFF_ROLES, Member, MemberStatus, Role, Token
+from .grants import GrantPublisher
+from .room_status import RoomStatus
+from .runtime import Runtime
 from .security import digest
-from .service import Station
-
-STAFF = STAFF_ROLES
+from .settings import ApiSettings
 
 
-async def get_station(request: Request) -> Station:
-    return request.app.state.station
+async def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
 
 
-async def get_board(request: Request) -> RoomBoard:
-    return request.app.state.station.board
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-async def get_inventory(request: Request) -> Inventory:
-    return request.app.state.inventory
+async def get_rooms(runtime: RuntimeDep) -> RoomStatus:
+    return runtime.rooms
 
 
-async def get_clock(request: Request) -> Clock:
-    return request.app.state.clock
+async def get_grants(runtime: RuntimeDep) -> GrantPublisher:
+    return runtime.grants
+
+
+async def get_commands(runtime: RuntimeDep) -> DoorCommands:
+    return runtime.commands
+
+
+async def get_inventory(runtime: RuntimeDep) -> Inventory:
+    return runtime.inventory
+
+
+async def get_clock(runtime: RuntimeDep) -> Clock:
+    return runtime.clock
+
+
+async def get_settings(runtime: RuntimeDep) -> ApiSettings:
+    return runtime.settings
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """A unit of work per request. Handlers that write commit before they return, so that
     the client never sees a response before its change is durable."""
-    with request.app.state.station.db.session() as s:
+    with request.app.state.runtime.db.session() as s:
         yield s
 
 
 #: A row id in a path: a positive 32-bit integer (larger numbers are a 422, not an overflow).
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
-StationDep = Annotated[Station, Depends(get_station)]
-BoardDep = Annotated[RoomBoard, Depends(get_board)]
+RoomsDep = Annotated[RoomStatus, Depends(get_rooms)]
+GrantsDep = Annotated[GrantPublisher, Depends(get_grants)]
+CommandsDep = Annotated[DoorCommands, Depends(get_commands)]
+SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
 InventoryDep = Annotated[Inventory, Depends(get_inventory)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -62,13 +80,14 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API 
 
 
 def _resolve(request: Request, secret: str) -> Member:
-    now = request.app.state.clock.now()
-    with request.app.state.station.db.session() as session:
+    runtime = request.app.state.runtime
+    now = runtime.clock.now()
+    with runtime.db.session() as session:
         token = session.execute(select(Token).where(Token.digest == digest(secret))).scalar_one_or_none()
         if token is None or token.revoked or (token.expires_at is not None and token.expires_at <= now):
             raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
         member = session.get(Member, token.member_id)
-        if member is None or member.status != MemberStatus.active.value:
+        if member is None or member.status is not MemberStatus.active:
             raise HTTPException(403, "this account is suspended")
     request.state.token = token
     return member
@@ -97,7 +116,7 @@ CurrentUser = Annotated[Member, Depends(current_user)]
 
 
 def person(user: CurrentUser) -> Member:
-    if user.role not in (Role.member.value, *STAFF):
+    if user.role not in PEOPLE_ROLES:
         raise HTTPException(403, "API keys cannot do this; log in as a member")
     return user
 
@@ -106,7 +125,7 @@ Person = Annotated[Member, Depends(person)]
 
 
 def staff_user(user: CurrentUser) -> Member:
-    if user.role not in STAFF:
+    if user.role not in STAFF_ROLES:
         raise HTTPException(403, "staff only")
     return user
 
@@ -115,7 +134,7 @@ StaffUser = Annotated[Member, Depends(staff_user)]
 
 
 def admin_user(user: CurrentUser) -> Member:
-    if user.role != Role.admin.value:
+    if user.role is not Role.admin:
         raise HTTPException(403, "administrators only")
     return user
 
@@ -131,4 +150,10 @@ def unprocessable(message: str, *, field: str | None = None, rule: str = "value_
 
 
 def is_staff(user: Member | None) -> bool:
-    return user is not None and user.role in STAFF
+    return user is not None and user.role in STAFF_ROLES
+
+
+def may_manage(user: Member, target: Member) -> bool:
+    """Staff manage members; only an administrator changes a staff or admin account
+    (its status, badges or role) — staff cannot lock an administrator out."""
+    return user.role is Role.admin or (user.role in STAFF_ROLES and target.role is Role.member)

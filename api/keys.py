@@ -1,20 +1,22 @@
-"""The API's secrets: the Ed25519 signing key and the site HMAC key.
+"""The API's secrets: the Ed25519 signing key and the site HMAC key (:mod:`station.access`).
 
 Read from a file or an environment variable; in development only, generated at run
 time when absent (a warning says so: nodes must then be given the matching public key).
-``station api keys`` writes a fresh pair of files for a real deployment.
+``station api keys DIR`` writes a key set for a real deployment — the same files the
+nodes read (``signing.pem``, ``signing.pub.pem``, ``site-hmac.key``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import secrets
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from station.access import Signer, load_hmac_key, load_private_key, parse_hmac_key, public_pem
+from station.yamlfile import ConfigError
 
 from .settings import ApiSettings
 
@@ -22,53 +24,49 @@ log = logging.getLogger(__name__)
 
 
 class InsecureSettings(RuntimeError):
-    """A secret is missing outside development mode."""
+    """A secret is missing or unusable outside development mode."""
 
 
 @dataclass(frozen=True)
 class Keys:
-    signing: Ed25519PrivateKey
-    key_id: str
-    site_key: bytes
+    signer: Signer
+    site_key: bytes = field(repr=False)
 
     @property
-    def public(self) -> Ed25519PublicKey:
-        return self.signing.public_key()
+    def key_id(self) -> str:
+        return self.signer.key_id
 
     def public_pem(self) -> str:
-        return self.public.public_bytes(serialization.Encoding.PEM,
-                                        serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        return public_pem(self.signer.public_key)
 
 
 def _signing(settings: ApiSettings) -> Ed25519PrivateKey | None:
-    pem = settings.signing_key
     if settings.signing_key_file is not None:
-        pem = Path(settings.signing_key_file).read_text()
-    if not pem:
+        return load_private_key(settings.signing_key_file)
+    if not settings.signing_key:
         return None
-    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    try:
+        key = serialization.load_pem_private_key(settings.signing_key.encode(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise InsecureSettings(f"STATION_SIGNING_KEY is not a PEM private key: {exc}") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise InsecureSettings("the signing key is not an Ed25519 private key")
+        raise InsecureSettings("STATION_SIGNING_KEY is not an Ed25519 private key")
     return key
 
 
 def _site_key(settings: ApiSettings) -> bytes | None:
-    text = settings.site_key
     if settings.site_key_file is not None:
-        text = Path(settings.site_key_file).read_text().strip()
-    if not text:
+        return load_hmac_key(settings.site_key_file)
+    if not settings.site_key:
         return None
-    try:
-        key = bytes.fromhex(text.strip())
-    except ValueError:
-        raise InsecureSettings("the site key must be hex encoded") from None
-    if len(key) < 16:
-        raise InsecureSettings("the site key must be at least 16 bytes")
-    return key
+    return parse_hmac_key(settings.site_key, "STATION_SITE_KEY")
 
 
 def load_keys(settings: ApiSettings) -> Keys:
-    signing, site_key = _signing(settings), _site_key(settings)
+    try:
+        signing, site_key = _signing(settings), _site_key(settings)
+    except ConfigError as exc:
+        raise InsecureSettings(str(exc)) from None
     missing = [name for name, value in (("STATION_SIGNING_KEY_FILE", signing), ("STATION_SITE_KEY_FILE", site_key))
                if value is None]
     if missing and not settings.development:
@@ -76,25 +74,4 @@ def load_keys(settings: ApiSettings) -> Keys:
                                "generate them with `station api keys DIR`)")
     if missing:
         log.warning("development mode: ephemeral %s generated; nodes need this run's keys", ", ".join(missing))
-    return Keys(signing or Ed25519PrivateKey.generate(), settings.signing_key_id,
-                site_key or secrets.token_bytes(32))
-
-
-def write_keys(directory: Path) -> tuple[Path, Path, Path]:
-    """Write signing.pem (0600), signing.pub.pem and site.key (hex, 0600) into ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    key = Ed25519PrivateKey.generate()
-    private = directory / "signing.pem"
-    public = directory / "signing.pub.pem"
-    site = directory / "site.key"
-    for path, data in (
-        (private, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())),
-        (site, secrets.token_hex(32).encode() + b"\n"),
-    ):
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
-    return private, public, site
+    return Keys(Signer(signing or Ed25519PrivateKey.generate()), site_key or secrets.token_bytes(32))

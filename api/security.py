@@ -39,32 +39,60 @@ def digest(secret: str) -> str:
 
 
 class LoginThrottle:
-    """At most ``max_failures`` failed logins per account and per client in ``window``.
+    """Failed logins, counted in the database so that every API process — uvicorn
+    workers, replicas behind a proxy — shares one count (rows older than the window are
+    removed as new failures come; keys are SHA-256 digests, no address or e-mail in clear).
 
-    Counted in the database (:class:`api.db.models.LoginFailure`), so that several API
-    processes — uvicorn workers, replicas behind a proxy — share one count; an attacker
-    gets no more tries by landing on another process. Rows older than the window are
-    removed as new failures come.
+    The rule (``login_*`` settings, ``window`` 15 min by default):
+
+    - **account and client**: ``max_failures`` (5) failures for one account from one
+      client address lock that client out of that account for the window;
+    - **client**: ``client_max`` (20) failures from one address, whatever the accounts,
+      lock that address out (guessing across accounts);
+    - **account**: ``account_max`` (50) failures for one account from anywhere throttle
+      that account — for unknown devices only.
+
+    A device that logged in to the account before presents its device token (issued at
+    every successful login, kept by the browser): its failures are counted on their own
+    (``max_failures`` per device), and the account-wide and per-address limits caused by
+    others do not apply to it. So nobody can lock the real administrator out of their own
+    browser by guessing their password from elsewhere, while guessing stays slow.
     """
 
-    def __init__(self, max_failures: int, window: timedelta):
+    def __init__(self, max_failures: int, window: timedelta, *, client_max: int = 20, account_max: int = 50):
         self.max_failures = max_failures
         self.window = window
+        self.client_max = client_max
+        self.account_max = account_max
 
-    def retry_after(self, session: Session, keys: list[str], now: datetime) -> float | None:
-        """Seconds to wait when any key is locked out, else None."""
+    @classmethod
+    def from_settings(cls, settings) -> "LoginThrottle":
+        return cls(settings.login_max_failures, timedelta(seconds=settings.login_window_s),
+                   client_max=settings.login_client_max_failures, account_max=settings.login_account_max_failures)
+
+    def limits(self, email: str, client: str, device: str | None) -> dict[str, int]:
+        """The counters a login attempt is checked against, and their limits."""
+        if device is not None:
+            return {f"device:{device}": self.max_failures}
+        return {f"login:{email}|client:{client}": self.max_failures, f"client:{client}": self.client_max,
+                f"account:{email}": self.account_max}
+
+    def retry_after(self, session: Session, limits: dict[str, int], now: datetime) -> float | None:
+        """Seconds to wait when any counter is over its limit, else None."""
+        digests = {digest(k): n for k, n in limits.items()}
         rows = session.execute(
             select(LoginFailure.key, func.count(), func.min(LoginFailure.at))
-            .where(LoginFailure.key.in_([digest(k) for k in keys]), LoginFailure.at >= now - self.window)
+            .where(LoginFailure.key.in_(list(digests)), LoginFailure.at >= now - self.window)
             .group_by(LoginFailure.key)).all()
-        waits = [(first + self.window - now).total_seconds() for _, count, first in rows if count >= self.max_failures]
+        waits = [(first + self.window - now).total_seconds() for key, count, first in rows if count >= digests[key]]
         return max(waits) if waits else None
 
-    def failed(self, session: Session, keys: list[str], now: datetime) -> None:
-        """Note a failure for each key (the caller commits)."""
+    def failed(self, session: Session, limits: dict[str, int], now: datetime) -> None:
+        """Note a failure on each counter (the caller commits)."""
         session.execute(delete(LoginFailure).where(LoginFailure.at < now - self.window))
-        session.add_all(LoginFailure(key=digest(k), at=now) for k in keys)
+        session.add_all(LoginFailure(key=digest(k), at=now) for k in limits)
 
-    def succeeded(self, session: Session, keys: list[str]) -> None:
-        """Forget the keys' failures (the caller commits)."""
-        session.execute(delete(LoginFailure).where(LoginFailure.key.in_([digest(k) for k in keys])))
+    def succeeded(self, session: Session, limits: dict[str, int]) -> None:
+        """Forget this client's (or device's) failures for the account (the caller commits)."""
+        own = [k for k in limits if not k.startswith(("client:", "account:"))]
+        session.execute(delete(LoginFailure).where(LoginFailure.key.in_([digest(k) for k in own])))

@@ -1,8 +1,13 @@
 """API settings, from the environment (``STATION_*``) or arguments; never secrets in files.
 
-Secrets (the Ed25519 signing key, the site HMAC key, the database password) come from
-files or environment variables. Outside development the API refuses to start without
-them; in development it generates ephemeral ones (and says so in the log).
+Secrets (the Ed25519 signing key, the site HMAC key, the database password, the broker
+password) come from files or environment variables. Outside development the API refuses
+to start without them; in development it generates ephemeral ones (and says so).
+
+The broker section is the shared :class:`station.settings.MqttSettings`
+(``STATION_MQTT_HOST``, ``STATION_MQTT_PORT``, ``STATION_MQTT_USERNAME``,
+``STATION_MQTT_PASSWORD``, ``STATION_MQTT_TLS_CA``, ``STATION_MQTT_CLIENT_ID``,
+``STATION_MQTT_ENABLED``).
 """
 
 from __future__ import annotations
@@ -10,15 +15,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, FilePath
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import BaseSettings
 
 from station.inventory import DEFAULT_INVENTORY
-from station.mqtt import MqttSettings
+from station.privacy import RetentionPolicy
+from station.settings import ENV, MqttSettings
+
+from .notice import PrivacyNotice
 
 
 class ApiSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="STATION_", extra="ignore")
+    model_config = ENV
 
     #: ``development`` allows ephemeral keys and a throw-away SQLite database;
     #: ``production`` refuses to start without real keys and a database URL.
@@ -26,14 +34,13 @@ class ApiSettings(BaseSettings):
     environment: Literal["development", "production"] | None = None
 
     inventory: Path = DEFAULT_INVENTORY
-    mqtt_host: str = "127.0.0.1"
-    mqtt_port: int = Field(default=1883, ge=1, le=65535)
-    mqtt_username: str | None = None
-    mqtt_password: str | None = Field(default=None, repr=False)
-    mqtt_client_id: str = "api"
-    #: Connect over TLS, trusting this CA (PEM): for a broker reached across a network.
-    mqtt_tls_ca: FilePath | None = None
-    mqtt_enabled: bool = True
+    #: The floor plan (station/inventory/plan.py); unset: ``<inventory>-plan.yaml`` beside
+    #: the inventory when that file exists, else no plan.
+    plan: Path | None = None
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    #: The API's persistent MQTT session outlives a restart this long: node events sent
+    #: while it is down wait in the broker and are audited when it comes back.
+    mqtt_session_expiry_s: int = Field(default=7 * 86400, ge=86400)
 
     #: SQLAlchemy URL; unset in development: a SQLite file in a temporary directory.
     database_url: str | None = Field(default=None, repr=False)
@@ -41,7 +48,6 @@ class ApiSettings(BaseSettings):
     #: Ed25519 private key (PEM) used to sign grant lists and door commands.
     signing_key_file: Path | None = None
     signing_key: str | None = Field(default=None, repr=False, description="PEM text (instead of a file).")
-    signing_key_id: str = "api-1"
     #: The site HMAC key (hex) that hashes card numbers, as the reader nodes do.
     site_key_file: Path | None = None
     site_key: str | None = Field(default=None, repr=False)
@@ -57,22 +63,47 @@ class ApiSettings(BaseSettings):
     history_influx_token: str | None = Field(default=None, repr=False)
 
     token_ttl_hours: float = Field(default=12, gt=0)
+    #: Failed logins (see api/security.py): per account and client, per client, and per
+    #: account for clients that are not a known device of that account.
     login_max_failures: int = Field(default=5, ge=1)
+    login_client_max_failures: int = Field(default=20, ge=1)
+    login_account_max_failures: int = Field(default=50, ge=1)
     login_window_s: float = Field(default=900, gt=0)
 
-    #: Publish grant lists to the doors. Off only where another issuer owns the doors'
-    #: lists (``station demo``: the simulator signs lists for its simulated members).
-    publish_grants: bool = True
     grant_ttl_hours: float = Field(default=24, gt=0, description="Validity of a published grant list.")
     grant_lead_minutes: float = Field(default=10, ge=0, description="Door opens this long before a booking.")
     no_show_minutes: float = Field(default=15, gt=0)
     sweep_interval_s: float = Field(default=5, gt=0, description="Wall seconds between no-show/expiry sweeps.")
     booking_horizon_days: int = Field(default=90, ge=1)
+    #: Unknown cards kept per door for enrolment by tapping (the newest).
+    unknown_cards_per_door: int = Field(default=20, ge=1, le=1000)
+    #: Staff console alerts: a node online but silent this long (wall seconds) reads as
+    #: stale (three of its 60 s status refreshes); CO2 at or above this in an occupied space.
+    node_stale_after_s: float = Field(default=180, gt=0)
+    co2_alert_ppm: float = Field(default=1000, gt=0)
+    #: Refused MQTT messages kept (the newest); older ones are dropped.
+    dead_letters_kept: int = Field(default=10_000, ge=100)
+
+    #: How long each kind of personal data is kept (``STATION_RETENTION_AUDIT_DAYS=…``),
+    #: CNIL-aligned defaults with their reasons (station/privacy.py, docs/privacy.md).
+    retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
+    #: The information notice (GDPR art. 13) the board and the console show, fr and en
+    #: (``STATION_NOTICE_CONTROLLER=…``, ``STATION_NOTICE_CONTACT=…``; api/notice.py).
+    notice: PrivacyNotice = Field(default_factory=PrivacyNotice)
+
+    #: The address members reach the API at (for the private calendar URLs); unset: the
+    #: address of the request.
+    public_url: str | None = None
+
+    #: CalDAV server the spaces' bookings are published to (one calendar per space, its
+    #: id the space's id) and read back from (events members create there). Unset: no sync.
+    caldav_url: str | None = None
+    caldav_username: str | None = None
+    caldav_password: str | None = Field(default=None, repr=False)
+    caldav_password_file: Path | None = None
+    caldav_pull_interval_s: float = Field(default=60, gt=0, description="Seconds between reads of the calendars.")
+    caldav_retry_max_s: float = Field(default=300, gt=0, description="Longest wait before retrying a server that failed.")
 
     @property
     def development(self) -> bool:
         return self.environment != "production"
-
-    def mqtt(self) -> MqttSettings:
-        return MqttSettings(host=self.mqtt_host, port=self.mqtt_port, username=self.mqtt_username,
-                            password=self.mqtt_password, tls_ca=str(self.mqtt_tls_ca) if self.mqtt_tls_ca else None)

@@ -11,6 +11,8 @@ import asyncio
 import json
 import threading
 
+from fastapi.responses import StreamingResponse
+
 
 class StatusHub:
     def __init__(self, queue_size: int = 256):
@@ -67,3 +69,32 @@ def _put(queue: asyncio.Queue, frame: str | None) -> None:
     if queue.full():
         queue.get_nowait()
     queue.put_nowait(frame)
+
+
+HEARTBEAT_S = 15.0
+
+
+def event_stream(hub: StatusHub, request) -> StreamingResponse:
+    """A hub's frames as Server-Sent Events to one client: ``hello`` first, a comment every
+    ``HEARTBEAT_S`` of silence (and a check that the client is still there), until the
+    client goes or the hub closes (the API is stopping)."""
+    queue = hub.connect()
+
+    async def events():
+        try:
+            yield "retry: 2000\nevent: hello\ndata: {}\n\n"
+            while True:
+                try:
+                    frame = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
+                except asyncio.TimeoutError:
+                    if await request.is_disconnected():
+                        break
+                    frame = ": keep-alive\n\n"
+                if frame is None:  # the API is stopping
+                    break
+                yield frame
+        finally:
+            hub.disconnect(queue)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

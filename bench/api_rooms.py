@@ -76,19 +76,19 @@ def build_api(port: int, mqtt_port: int, workdir: str):
     settings = ApiSettings(environment="development", database_url=f"sqlite:///{workdir}/api.db",
                            mqtt_port=mqtt_port, mqtt_client_id=f"api-bench-{port}")
     app = create_app(settings, clock=Wednesday())
-    station = app.state.station
-    with station.db.session() as s:
+    runtime = app.state.runtime
+    with runtime.db.session() as s:
         member = Member(email="m@bench.test", name="M", created_at=NOW)
         s.add(member)
         s.flush()
         s.add(Token(digest=digest(MEMBER_TOKEN), member_id=member.id, kind="login", created_at=NOW,
                     expires_at=NOW + timedelta(days=1)))
-        for i, (_, space) in enumerate(station.inventory.spaces()):
+        for i, (_, space) in enumerate(runtime.inventory.spaces()):
             if i % 3 == 0:
                 s.add(Booking(space_id=space.id, member_id=member.id, start=NOW + timedelta(hours=2),
                               end=NOW + timedelta(hours=3), created_at=NOW))
-    for i, (site, space) in enumerate(station.inventory.spaces()):
-        station.board.handle(f"station/v1/{site.id}/rooms/{space.id}/occupancy",
+    for i, (site, space) in enumerate(runtime.inventory.spaces()):
+        runtime.occupancy.handle(f"station/v1/{site.id}/rooms/{space.id}/occupancy",
                              RoomOccupancy(ts=NOW, room=space.id, occupied=i % 2 == 0, confidence=0.9,
                                            people_estimate=float(i % 5), co2_ppm=500.0 + i).to_json())
     return app

@@ -40,11 +40,10 @@ from gpiozero.pins.mock import MockFactory  # noqa: E402
 from edge.access import AccessSettings  # noqa: E402
 from edge.devices.strike import DoorStrike  # noqa: E402
 from edge.devices.wiegand import WiegandReader, encode_frame, send_frame  # noqa: E402
-from edge.keys import generate_dev_keys, load_private_key, load_site_keys  # noqa: E402
 from edge.node import EdgeNode  # noqa: E402
 from station.broker.dev import DevBroker  # noqa: E402
 from station.contract import GrantEntry, GrantList, utcnow  # noqa: E402
-from station.contract.signing import hash_credential, sign  # noqa: E402
+from station.access import Signer, generate_key_set, hash_credential, load_node_keys, load_private_key, sign  # noqa: E402,E501
 from station.inventory import DEFAULT_INVENTORY, load_inventory  # noqa: E402
 from station.mqtt import MqttSettings  # noqa: E402
 
@@ -108,35 +107,43 @@ def realtime_sender() -> bool:
         return False
 
 
-def baseline(reads: int) -> tuple[list[float], int]:
-    factory = MockFactory()
-    strike = DoorStrike(17, pin_factory=factory)
+def direct_reads(factory: MockFactory, reads: int, switch_on, switch_off) -> tuple[list[float], int]:
+    """The baseline: a bare reader on pins 5/6 switching the output on pin 17 directly (no
+    list, no node); its latencies and malformed frames (the machine bench uses it too)."""
     reader = WiegandReader(5, 6, pin_factory=factory)
     handled: list[int] = []
-    reader.when_read = lambda card, bits: (strike.unlock(5), handled.append(1))
+    reader.when_read = lambda card, bits: (switch_on(), handled.append(1))
     times = watch_relay(factory, 17, True)
     try:
-        latencies = run_reads(factory, 5, 6, range(1, reads + 1), times, strike.lock,
+        latencies = run_reads(factory, 5, 6, range(1, reads + 1), times, switch_off,
                               lambda: len(handled) + reader.counters["malformed"])
         return latencies, reader.counters["malformed"]
     finally:
         reader.close()
+
+
+def baseline(reads: int) -> tuple[list[float], int]:
+    factory = MockFactory()
+    strike = DoorStrike(17, pin_factory=factory)
+    try:
+        return direct_reads(factory, reads, lambda: strike.unlock(5), strike.lock)
+    finally:
         strike.close()
 
 
 def full_path(reads: int, entries: int, workdir: Path) -> tuple[list[float], int, int]:
-    paths = generate_dev_keys(workdir / "keys")
-    keys = load_site_keys(paths["public"], paths["hmac"])
-    private = load_private_key(paths["private"])
+    paths = generate_key_set(workdir / "keys")
+    keys = load_node_keys(paths.public, paths.hmac)
+    private = Signer(load_private_key(paths.private))
     granted_cards = list(range(1, entries + 1))
     grants = sign(GrantList(site="la-station", door=DOOR, version=1, expires_at=utcnow() + timedelta(hours=1),
-                            key_id="site", entries=[GrantEntry(credential_hash=hash_credential(keys.hmac_key, c))
+                            key_id="-", entries=[GrantEntry(credential_hash=hash_credential(keys.hmac_key, c))
                                                     for c in granted_cards]), private)
     with DevBroker(workdir / "broker") as broker:
         factory = MockFactory()
         node = EdgeNode(load_inventory(DEFAULT_INVENTORY), NODE, MqttSettings(port=broker.port),
                         pin_factory=factory, data_dir=workdir / "node", keys=keys,
-                        access=AccessSettings(lockout_after=1_000_000)).start()
+                        access=AccessSettings(lockout_after=100, lockout_window_s=0.001)).start()  # never locks out
         try:
             node.grants.update(DOOR, grants)
             pins = node.profile.pins
@@ -160,24 +167,29 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=1000)
     parser.add_argument("--entries", type=int, default=10_000)
     args = parser.parse_args()
+    report("edge_access_latency", "access", baseline, full_path, args.reads, args.entries)
+
+
+def report(bench: str, what: str, baseline, full_path, reads: int, entries: int) -> None:
+    """Run a latency bench's baseline and full path in this process; print the summary and
+    the JSON line (``bench/machine_access_latency.py`` reports through this too)."""
     realtime = realtime_sender()  # a probe: is the sender allowed SCHED_FIFO here?
     if realtime:
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-    with tempfile.TemporaryDirectory(prefix="bench-access-") as tmp:
-        base, base_malformed = baseline(max(200, args.reads // 4))
-        full, denied, malformed = full_path(args.reads * 2, args.entries, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix=f"bench-{what.replace(' ', '-')}-") as tmp:
+        base, base_malformed = baseline(max(200, reads // 4))
+        full, denied, malformed = full_path(reads * 2, entries, Path(tmp))
     b, f = percentiles(base), percentiles(full)
     result = {
-        "bench": "edge_access_latency", "grant_entries": args.entries, "granted_reads": len(full),
+        "bench": bench, "grant_entries": entries, "granted_reads": len(full),
         "denied_reads": denied, "malformed_frames": malformed, "baseline_malformed_frames": base_malformed,
         "load_average_1min": os.getloadavg()[0], "sender_sched_fifo": realtime, "full": f, "baseline_direct_relay": b,
         "ratio_p50": round(f["p50_ms"] / b["p50_ms"], 3), "ratio_p99": round(f["p99_ms"] / b["p99_ms"], 3),
         "target_p99_ms": 20.0, "target_met": f["p99_ms"] <= 20.0,
     }
-    print(f"access latency over {len(full)} granted reads: p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms "
+    print(f"{what} latency over {len(full)} granted reads: p50 {f['p50_ms']} ms, p99 {f['p99_ms']} ms "
           f"(baseline p50 {b['p50_ms']} ms, p99 {b['p99_ms']} ms)")
     print(json.dumps(result))
-
 
 if __name__ == "__main__":
     main()

@@ -31,19 +31,18 @@ def child(mode: str, port: int, workdir: Path) -> None:
 
     from gpiozero.pins.mock import MockFactory
 
-    from edge.keys import generate_dev_keys, load_private_key, load_site_keys
     from edge.node import EdgeNode
     from station.contract import GrantEntry, GrantList, utcnow
-    from station.contract.signing import hash_credential, sign
+    from station.access import Signer, generate_key_set, hash_credential, load_node_keys, load_private_key, sign
     from station.inventory import DEFAULT_INVENTORY, load_inventory
     from station.mqtt import MqttSettings
 
     if mode == "node":
-        paths = generate_dev_keys(workdir / "keys")
-        keys = load_site_keys(paths["public"], paths["hmac"])
+        paths = generate_key_set(workdir / "keys")
+        keys = load_node_keys(paths.public, paths.hmac)
         grants = sign(GrantList(site="la-station", door=DOOR, version=1, expires_at=utcnow() + timedelta(days=1),
-                                key_id="site", entries=[GrantEntry(credential_hash=hash_credential(keys.hmac_key, c))
-                                                        for c in range(1000)]), load_private_key(paths["private"]))
+                                key_id="-", entries=[GrantEntry(credential_hash=hash_credential(keys.hmac_key, c))
+                                                        for c in range(1000)]), Signer(load_private_key(paths.private)))
         factory = MockFactory()
         node = EdgeNode(load_inventory(DEFAULT_INVENTORY), NODE, MqttSettings(port=port), pin_factory=factory,
                         data_dir=workdir / "node", keys=keys).start()

@@ -38,12 +38,11 @@ from gpiozero.pins.mock import MockFactory  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from api.settings import ApiSettings  # noqa: E402
-from edge.keys import SiteKeys  # noqa: E402
 from edge.node import EdgeNode  # noqa: E402
 from station.broker.dev import DevBroker, free_port  # noqa: E402
 from station.clock import Clock  # noqa: E402
 from station.contract import GrantEntry, GrantList, topics  # noqa: E402
-from station.contract.signing import sign  # noqa: E402
+from station.access import KeyRing, NodeKeys, sign  # noqa: E402
 from station.inventory import DEFAULT_INVENTORY, load_inventory  # noqa: E402
 from station.mqtt import MqttBus, MqttSettings  # noqa: E402
 
@@ -88,17 +87,16 @@ def main() -> None:
     with DevBroker(work / "mqtt") as broker:
         mqtt = MqttSettings(port=broker.port)
         settings = ApiSettings(environment="development", database_url=f"sqlite:///{work / 'api.db'}",
-                               mqtt_port=broker.port, mqtt_client_id="api-bench",
+                               mqtt=MqttSettings(port=broker.port, client_id="api-bench"),
                                admin_email=ADMIN[0], admin_password=ADMIN[1])
         app = create_app(settings, clock=clock)
         port = free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                                timeout_graceful_shutdown=1))
         threading.Thread(target=server.run, daemon=True).start()
-        wait_for(lambda: server.started and app.state.station.bus.connected.is_set(), 20)
-        keys = app.state.station.keys
-        site_keys = SiteKeys(public_key=serialization.load_pem_public_key(keys.public_pem().encode()),
-                             hmac_key=keys.site_key, key_id=keys.key_id)
+        wait_for(lambda: server.started and app.state.runtime.bus.connected.is_set(), 20)
+        keys = app.state.runtime.keys
+        site_keys = NodeKeys(KeyRing.of(serialization.load_pem_public_key(keys.public_pem().encode())), keys.site_key)
         factory = MockFactory()
         node = EdgeNode(inventory, NODE, mqtt, pin_factory=factory, clock=clock, data_dir=work / "node",
                         keys=site_keys)
@@ -132,13 +130,13 @@ def main() -> None:
                 client.delete(f"/api/v1/bookings/{r.json()['id']}", headers=member)
         # Baseline: a pre-signed list published straight to the broker.
         publisher = MqttBus("bench-publisher", mqtt).start()
-        signing, version = keys.signing, node.grants.get(DOOR).version
+        signer, version = keys.signer, node.grants.get(DOOR).version
         for n in range(args.rounds):
             version += 1
             grant = sign(GrantList(ts=clock.now(), site="la-station", door=DOOR, version=version,
                                    expires_at=clock.now() + timedelta(hours=1), key_id=keys.key_id,
                                    entries=[GrantEntry(credential_hash=site_keys.credential_hash(9_000_000 + n))]),
-                         signing)
+                         signer)
             t0 = time.perf_counter()
             publisher.publish(topics.door_grants("la-station", DOOR), grant, qos=1, retain=True)
             wait_for(lambda: node.grants.get(DOOR).version == version)

@@ -1,4 +1,4 @@
-"""From validated contract messages to time-series points (see :mod:`collector.schema`).
+"""From validated contract messages to time-series points (see :mod:`station.history`).
 
 Each point is stamped with the message's own ``ts``: a redelivered or replayed message
 produces exactly the same point, which the stores overwrite — writes are idempotent.
@@ -10,7 +10,7 @@ from station.contract import (NodeEvent, NodeState, NodeStatus, RoomAvailability
                               Telemetry)
 from station.inventory import Inventory
 
-from .schema import Point
+from station.history import Point
 
 
 class PointMaker:
@@ -22,8 +22,15 @@ class PointMaker:
         self.door_space = {door.id: door.space for _, door in inventory.doors()}
 
     def telemetry(self, t: Telemetry) -> list[Point]:
-        fields: dict = {k: float(v) for k in ("co2_ppm", "temperature_c", "humidity_pct", "light_lux")
-                        if (v := getattr(t, k)) is not None}
+        fields: dict = {}  # spelled out: the hottest builder (a reading a minute from every room node)
+        if (v := t.co2_ppm) is not None:
+            fields["co2_ppm"] = float(v)
+        if (v := t.temperature_c) is not None:
+            fields["temperature_c"] = float(v)
+        if (v := t.humidity_pct) is not None:
+            fields["humidity_pct"] = float(v)
+        if (v := t.light_lux) is not None:
+            fields["light_lux"] = float(v)
         fields["faults"] = len(t.faults)
         tags = {"site": self.site_of_node.get(t.node, ""), "space": t.space, "node": t.node}
         return [Point("telemetry", tags, fields, t.ts).check()]
@@ -31,10 +38,12 @@ class PointMaker:
     def event(self, e: NodeEvent) -> list[Point]:
         space = e.space or (self.door_space.get(e.door, "") if e.door else "")
         tags = {"site": self.site_of_node.get(e.node, ""), "node": e.node, "kind": e.kind.value,
-                "space": space or "", "door": e.door or ""}
+                "space": space or "", "door": e.door or "", "machine": e.machine or ""}
         fields: dict = {"seq": e.seq, "count": 1, "id": e.id}
         if e.reason:
             fields["reason"] = e.reason
+        if e.duration_s is not None:  # machine_off: the relay's on-time (machine utilisation)
+            fields["duration_s"] = float(e.duration_s)
         return [Point("event", {k: v for k, v in tags.items() if v}, fields, e.ts).check()]
 
     def status(self, s: NodeStatus) -> list[Point]:

@@ -2,18 +2,17 @@
 
 One file per batch (``000000000042.lp``, line protocol), written to a temporary name,
 flushed to disk and renamed (the directory flushed too), so a crash or a power cut
-leaves either a whole batch or none. Batches
-are replayed oldest first; a batch InfluxDB refuses for good (HTTP 400: bad points) is
-moved to ``rejected/`` for staff to inspect instead of blocking the spool forever.
+leaves either a whole batch or none. Files are 0600, the directory
+0700. Batches are replayed oldest first (:class:`collector.influx.InfluxWriter`);
+lines InfluxDB refuses for good go to the dead letters, so nothing blocks the spool.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
-from station.durable import write_durably
+from station.durable import private_dir, write_durably
 
 
 class Spool:
@@ -22,9 +21,7 @@ class Spool:
     SUFFIX = ".lp"
 
     def __init__(self, directory: Path | str):
-        self.dir = Path(directory)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.rejected_dir = self.dir / "rejected"
+        self.dir = private_dir(directory)
         self._lock = threading.Lock()
         for leftover in self.dir.glob("*.tmp"):  # a crash mid-write: the batch was never acknowledged
             leftover.unlink()
@@ -52,15 +49,6 @@ class Spool:
         with self._lock:
             self._files.remove(path)
             path.unlink(missing_ok=True)
-
-    def reject(self, path: Path) -> Path:
-        """Set aside a batch InfluxDB will never accept."""
-        with self._lock:
-            self._files.remove(path)
-            self.rejected_dir.mkdir(exist_ok=True)
-            target = self.rejected_dir / path.name
-            os.replace(path, target)
-            return target
 
     def __len__(self) -> int:
         with self._lock:

@@ -20,40 +20,43 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter, deque
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Callable
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from station.access import Decision, NodeKeys, command_problem
 from station.clock import Clock
 from station.contract import DoorAction, DoorCommand, EventKind, GrantRole
-from station.contract.signing import SignatureError, verify
 from station.inventory import Door
 
+from .commands import CommandLedger
 from .devices.strike import DoorStrike
 from .grants import GrantCache
-from .keys import SiteKeys
 
 log = logging.getLogger(__name__)
 Emit = Callable[..., object]
 
 
-@dataclass(frozen=True)
-class AccessSettings:
-    """Access policy of a node (edge config ``access:``)."""
+class AccessSettings(BaseModel):
+    """Access policy of a node: the ``access:`` section of the edge config, as is."""
 
-    unlock_s: float = 5.0
-    lockout_after: int = 5
-    lockout_window_s: float = 30.0
-    lockout_s: float = 60.0
-    staff_when_expired: bool = True
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    unlock_s: float = Field(default=5.0, gt=0, le=60, description="Strike open after a granted badge (capped by the door).")
+    lockout_after: int = Field(default=5, ge=1, le=100, description="Denials within lockout_window_s that lock the reader.")
+    lockout_window_s: float = Field(default=30.0, gt=0, le=3600)
+    lockout_s: float = Field(default=60.0, ge=0, le=3600, description="How long a locked-out reader denies every badge.")
+    staff_when_expired: bool = Field(default=True, description="Staff badges still open when the grant list expired.")
 
 
 class DoorController:
     """Ties a door's devices to its grant list; call the ``on_*`` methods from device callbacks."""
 
-    def __init__(self, door: Door, *, strike: DoorStrike, grants: GrantCache, keys: SiteKeys | None,
-                 emit: Emit, clock: Clock, settings: AccessSettings | None = None, indicators=None):
+    def __init__(self, door: Door, *, strike: DoorStrike, grants: GrantCache, keys: NodeKeys | None,
+                 emit: Emit, clock: Clock, ledger: CommandLedger, settings: AccessSettings | None = None,
+                 indicators=None):
         self.door, self.space = door, door.space
         self.strike, self.grants, self.keys = strike, grants, keys
         self.emit_event, self.clock = emit, clock
@@ -63,12 +66,22 @@ class DoorController:
         self.fire = False
         self.is_open = False
         self.counters: Counter[str] = Counter()
-        self._denials: deque[datetime] = deque()
-        self._locked_out_until: datetime | None = None
+        self._denials: deque[float] = deque()  # on the lockout counter (_elapsed), not dates
+        self._locked_out_until: float | None = None
         self._held_timer: threading.Timer | None = None
         self._opening = 0
-        self._applied_commands: deque[str] = deque(maxlen=256)
+        self.ledger = ledger
         self._lock = threading.RLock()
+        restored = ledger.get(door.id).mode
+        if restored is not DoorAction.normal:  # staff left the door locked down or released
+            log.warning("door %s: back in %s mode, as the last staff command left it", door.id, restored.value)
+            self._enter_mode(restored)
+
+    def _elapsed(self) -> float:
+        """Seconds of the node's clock on a monotonic counter. The reader's lockout counts
+        durations: a wall clock that jumps (NTP setting back a Pi that booted a year
+        ahead) must neither stretch a 60 s lockout into a year nor cut it short."""
+        return time.monotonic() * self.clock.speed
 
     def _emit(self, kind: EventKind, **fields) -> None:
         self.emit_event(kind, door=self.door.id, space=self.space, **fields)
@@ -78,10 +91,10 @@ class DoorController:
         """A card was read: decide locally, switch the strike, then report. True if admitted."""
         now = self.clock.now()
         if self.keys is None:
-            self._deny(None, "no site HMAC key configured", now)
+            self._deny(None, "no site HMAC key configured")
             return False
         credential = self.keys.credential_hash(card_number)
-        if self._locked_out_until is not None and now < self._locked_out_until:
+        if self.locked_out:
             self.counters["denied_locked_out"] += 1
             if self.indicators:
                 self.indicators.denied()
@@ -89,7 +102,7 @@ class DoorController:
             return False
         decision = self.grants.decide(self.door.id, credential, now)
         if decision.granted and self.mode is DoorAction.lockdown and decision.role is not GrantRole.staff:
-            decision = type(decision)(False, "door in lockdown", decision.role)
+            decision = Decision(False, "door in lockdown", decision.role)
         if decision.granted:
             seconds = self.strike.unlock(self.settings.unlock_s)  # the strike first: latency
             self.counters["granted"] += 1
@@ -98,22 +111,22 @@ class DoorController:
             self._emit(EventKind.access_granted, credential_hash=credential,
                        reason=f"{decision.role.value if decision.role else 'member'}: {decision.reason}")
             return True
-        self._deny(credential, decision.reason, now)
+        self._deny(credential, decision.reason)
         return False
 
-    def _deny(self, credential: str | None, reason: str, now: datetime) -> None:
+    def _deny(self, credential: str | None, reason: str) -> None:
         self.counters["denied"] += 1
         if self.indicators:
             self.indicators.denied()
         self._emit(EventKind.access_denied, credential_hash=credential, reason=reason)
         with self._lock:
-            window = timedelta(seconds=self.settings.lockout_window_s)
+            now = self._elapsed()
             self._denials.append(now)
-            while self._denials and now - self._denials[0] > window:
+            while self._denials and now - self._denials[0] > self.settings.lockout_window_s:
                 self._denials.popleft()
             if len(self._denials) >= self.settings.lockout_after:
                 self._denials.clear()
-                self._locked_out_until = now + timedelta(seconds=self.settings.lockout_s)
+                self._locked_out_until = now + self.settings.lockout_s
                 lockout = True
             else:
                 lockout = False
@@ -128,7 +141,7 @@ class DoorController:
 
     @property
     def locked_out(self) -> bool:
-        return self._locked_out_until is not None and self.clock.now() < self._locked_out_until
+        return self._locked_out_until is not None and self._elapsed() < self._locked_out_until
 
     def on_reader_error(self, reason: str) -> None:
         self._emit(EventKind.reader_error, reason=reason[:200])
@@ -204,45 +217,38 @@ class DoorController:
 
     # -- staff commands -----------------------------------------------------------------
     def apply_command(self, command: DoorCommand) -> bool:
-        """Verify and apply a staff command; report ``command_applied`` or ``command_rejected``."""
-        problem = None
-        if command.door != self.door.id:
-            problem = f"command for door {command.door}"
-        elif self.keys is None:
-            problem = "no site public key configured"
-        elif command.id in self._applied_commands:
-            problem = f"command {command.id} already applied"
-        elif self.clock.now() >= command.expires_at:
-            problem = "command expired"
-        else:
-            try:
-                verify(command, self.keys.public_key)
-            except SignatureError as exc:
-                problem = str(exc)
-        if problem:
-            self.counters["commands_rejected"] += 1
-            log.warning("door %s: command rejected: %s", self.door.id, problem)
-            self._emit(EventKind.command_rejected, reason=problem)
-            return False
-        self._applied_commands.append(command.id)
-        action = command.action
-        if action is DoorAction.unlock_once:
-            self.strike.unlock(self.settings.unlock_s)
-        elif action is DoorAction.release:
-            self.mode = action
-            self.strike.release()
-        elif action is DoorAction.lockdown:
-            self.mode = action
-            if not self.fire:
-                self.strike.lock()
-        elif action is DoorAction.normal:
-            self.mode = action
-            if not self.fire:
-                self.strike.lock()
-        if self.indicators:
-            self.indicators.released(self.mode is DoorAction.release)
-        self._emit(EventKind.command_applied, reason=f"{action.value} by {command.issued_by}"[:200])
+        """Verify and apply a staff command; report ``command_applied`` or ``command_rejected``.
+
+        Refused unless it is for this door, signed by a trusted key, unexpired and newer
+        than the last command applied (remembered on disk across restarts).
+        """
+        with self._lock:
+            last = self.ledger.get(self.door.id)
+            problem = command_problem(command, resource=self.door.id, ring=self.keys.ring if self.keys else None,
+                                      now=self.clock.now(), last_seq=last.seq)
+            if problem:
+                self.counters["commands_rejected"] += 1
+                log.warning("door %s: command rejected: %s", self.door.id, problem)
+                self._emit(EventKind.command_rejected, reason=problem[:200], command=command.id)
+                return False
+            action = command.action
+            mode = last.mode if action is DoorAction.unlock_once else action
+            self.ledger.record(self.door.id, command.seq, mode, command.id)  # on disk before it takes effect
+            if action is DoorAction.unlock_once:
+                self.strike.unlock(self.settings.unlock_s)
+            else:
+                self._enter_mode(action)
+        self._emit(EventKind.command_applied, reason=f"{action.value} by {command.issued_by}"[:200], command=command.id)
         return True
+
+    def _enter_mode(self, mode: DoorAction) -> None:
+        self.mode = mode
+        if mode is DoorAction.release:
+            self.strike.release()
+        elif not self.fire:
+            self.strike.lock()
+        if self.indicators:
+            self.indicators.released(mode is DoorAction.release)
 
     def close(self) -> None:
         with self._lock:

@@ -45,19 +45,11 @@ def edge_run(config: Path = typer.Option(..., "--config", help="Edge node config
         fail(exc)
     node_agent = EdgeNode(inv, cfg.node, mqtt, profile=profile, config_hash=digest, sensors=sensors,
                           telemetry_interval_s=cfg.telemetry_interval_s, data_dir=cfg.data_dir, keys=keys,
-                          access=cfg.access.settings(), outbox_event_cap=cfg.outbox.event_cap,
-                          outbox_telemetry_cap=cfg.outbox.telemetry_cap).start(wait=None)
+                          access=cfg.access, outbox_event_cap=cfg.outbox.event_cap,
+                          outbox_telemetry_cap=cfg.outbox.telemetry_cap,
+                          outbox_max_event_age_days=cfg.outbox.max_event_age_days).start(wait=None)
     wait_for_signal()
     node_agent.stop()
-
-
-@app.command("keys")
-def edge_keys(out: Path = typer.Option(..., "--out", help="Directory for the development key set.")) -> None:
-    """Write a development key set: the site's Ed25519 key pair and HMAC key (kept if present)."""
-    from edge.keys import generate_dev_keys
-
-    for role, path in generate_dev_keys(out).items():
-        typer.echo(f"{role}: {path}")
 
 
 @app.command("simulate")
@@ -67,21 +59,53 @@ def edge_simulate(inventory: Path = InventoryOpt, mqtt_host: str = MqttHostOpt, 
                   truth: Optional[Path] = typer.Option(None, "--truth", help="Write ground truth CSV here."),
                   seed: int = typer.Option(7, "--seed"),
                   keys_dir: Optional[Path] = typer.Option(
-                      None, "--keys-dir", help="Site key set to use (created if missing); default: a temporary one."),
-                  publish_grants: bool = typer.Option(
-                      True, "--publish-grants/--no-publish-grants",
-                      help="Publish the simulated members' signed grant lists (off when the API publishes them)."),
+                      None, "--keys-dir", help="The site's key set (station api keys DIR): nodes get its public and "
+                                               "HMAC keys. Default: a throw-away one (then no API can sign for them)."),
+                  api: Optional[str] = typer.Option(
+                      None, "--api", help="The API's base URL: the simulated people become its members and book "
+                                          "through it. Without it nobody badges (the exit button stands in)."),
+                  api_admin: Optional[str] = typer.Option(
+                      None, "--api-admin", help="The administrator who enrols them (password in "
+                                                "STATION_SIM_ADMIN_PASSWORD)."),
                   verbose: bool = VerboseOpt) -> None:
     """Run every node of the inventory's sites on mock pins against a real broker."""
-    from edge.simulator import BuildingSimulator
-    from station.clock import AcceleratedClock
-    from station.demo import demo_start
+    import os
+    import random
+
+    from edge.simulator import ApiPeople, BuildingSimulator
+    from station.clock import AcceleratedClock, weekday_morning
     from station.mqtt import MqttSettings
 
     setup_logging(verbose)
     inv = load_or_fail(inventory)
-    clock = AcceleratedClock(demo_start(inv), speed)
+    people = None
+    if api:
+        password = os.environ.get("STATION_SIM_ADMIN_PASSWORD")
+        if not api_admin or not password:
+            typer.echo("--api needs --api-admin and STATION_SIM_ADMIN_PASSWORD", err=True)
+            raise typer.Exit(2)
+        people = ApiPeople(api, api_admin, password, inv, rng=random.Random(seed))
+    clock = AcceleratedClock(weekday_morning(inv.sites[0].timezone), speed)
     sim = BuildingSimulator(inv, MqttSettings(host=mqtt_host, port=mqtt_port), clock=clock, sites=site,
-                            seed=seed, truth_csv=truth, keys_dir=keys_dir, publish_grants=publish_grants).start()
+                            seed=seed, truth_csv=truth, keys_dir=keys_dir, people=people).start()
     wait_for_signal()
     sim.stop()
+
+
+def privacy_held(data_dir: Path) -> list[dict]:
+    """What a node's outbox holds (``station privacy report --edge-data-dir``): undelivered
+    events (they may carry card hashes) and telemetry; delivered rows are gone."""
+    from edge.outbox import Outbox
+
+    path = Path(data_dir) / "outbox.sqlite3"
+    if not path.exists():
+        return []
+    box = Outbox(path)
+    try:
+        events, oldest = box.oldest_event()
+        return [{"store": f"edge outbox {path}", "what": "undelivered events (card hashes)", "rows": events,
+                 "oldest": oldest.isoformat() if oldest else None, "horizon_days": box.max_event_age.days},
+                {"store": f"edge outbox {path}", "what": "undelivered telemetry (no person)",
+                 "rows": box.count("telemetry"), "oldest": None, "horizon_days": None}]
+    finally:
+        box.close()

@@ -9,14 +9,15 @@
       password_file: /etc/station/secrets/mqtt-password   # never the password itself
       tls_ca: /etc/station/ca.pem
     keys:                                        # required on a door node
-      public_key: /etc/station/keys/site-signing.pub.pem
+      public_key: /etc/station/keys/signing.pub.pem
+      # next_public_key: /etc/station/keys/signing.next.pub.pem   # during a key rotation
       hmac_key: /etc/station/secrets/site-hmac.key
     access:                                      # optional; these are the defaults
       unlock_s: 5
       lockout_after: 5
       lockout_window_s: 30
       lockout_s: 60
-      staff_when_list_expired: true
+      staff_when_expired: true
     sensors:                                     # room nodes; default from the profile
       co2: uart                                  # uart, analog or none
       serial_port: /dev/serial0
@@ -36,48 +37,32 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from station.access import NodeKeys, load_node_keys
+from station.durable import private_dir
+from station.ids import Ident
 from station.inventory import ConfigError, Inventory, NodeProfile, load_inventory
 from station.mqtt import MqttSettings
 from station.yamlfile import describe, line_of, read
 
 from .access import AccessSettings
-from .keys import SiteKeys, load_site_keys
 
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class MqttSection(Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=1883, ge=1, le=65535)
-    password_file: Path | None = None
-    tls_ca: Path | None = None
-    keepalive_s: int = Field(default=30, ge=5, le=300)
-
-
 class KeysSection(Section):
     public_key: Path
+    next_public_key: Path | None = Field(default=None, description="Also trusted, during a key rotation.")
     hmac_key: Path
-    key_id: str = Field(default="site", min_length=1, max_length=64)
-
-
-class AccessSection(Section):
-    unlock_s: float = Field(default=5.0, gt=0, le=60)
-    lockout_after: int = Field(default=5, ge=1, le=100)
-    lockout_window_s: float = Field(default=30.0, gt=0, le=3600)
-    lockout_s: float = Field(default=60.0, ge=0, le=3600)
-    staff_when_list_expired: bool = True
-
-    def settings(self) -> AccessSettings:
-        return AccessSettings(unlock_s=self.unlock_s, lockout_after=self.lockout_after,
-                              lockout_window_s=self.lockout_window_s, lockout_s=self.lockout_s,
-                              staff_when_expired=self.staff_when_list_expired)
 
 
 class OutboxSection(Section):
     event_cap: int = Field(default=200_000, ge=100)
     telemetry_cap: int = Field(default=20_000, ge=10)
+    #: CNIL n° 42: movement records at most three months; an event still undelivered
+    #: after this is dropped (station/privacy.py).
+    max_event_age_days: int = Field(default=92, ge=1, le=92)
 
 
 class SensorsSection(Section):
@@ -89,13 +74,13 @@ class SensorsSection(Section):
 
 
 class EdgeConfig(Section):
-    node: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    node: Ident
     inventory: Path
     profile: Path | None = Field(default=None, description="Hardware profile; default from the node's kind.")
-    mqtt: MqttSection = Field(default_factory=MqttSection)
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
     data_dir: Path
     keys: KeysSection | None = None
-    access: AccessSection = Field(default_factory=AccessSection)
+    access: AccessSettings = Field(default_factory=AccessSettings)
     outbox: OutboxSection = Field(default_factory=OutboxSection)
     sensors: SensorsSection = Field(default_factory=SensorsSection)
     telemetry_interval_s: float = Field(default=60.0, ge=1, le=3600)
@@ -109,43 +94,56 @@ def load_edge_config(path: Path | str) -> tuple[EdgeConfig, Inventory, str]:
     """
     path = Path(path)
     data, lines = read(path)
+    _resolve_paths(data, path.resolve().parent)
     try:
         config = EdgeConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe(path, exc, lines)) from None
-    base = path.resolve().parent
-    resolve = lambda p: p if p is None or p.is_absolute() else (base / p)  # noqa: E731
-    keys = config.keys and config.keys.model_copy(update={"public_key": resolve(config.keys.public_key),
-                                                          "hmac_key": resolve(config.keys.hmac_key)})
-    config = config.model_copy(update={
-        "inventory": resolve(config.inventory), "profile": resolve(config.profile),
-        "data_dir": resolve(config.data_dir), "keys": keys,
-        "mqtt": config.mqtt.model_copy(update={"password_file": resolve(config.mqtt.password_file),
-                                               "tls_ca": resolve(config.mqtt.tls_ca)})})
+    if config.mqtt.password is not None:
+        raise ConfigError([f"{path}:{line_of(('mqtt', 'password'), lines)}: mqtt.password: never the password itself "
+                           "in this file; use mqtt.password_file or STATION_MQTT_PASSWORD"])
     inventory = load_inventory(config.inventory)
     try:
         _, node = inventory.node(config.node)
     except KeyError:
         raise ConfigError([f"{path}:{line_of(('node',), lines)}: node: {config.node!r} is not a node of "
                            f"{config.inventory}"]) from None
-    if node.profile is NodeProfile.door_node and config.keys is None:
-        raise ConfigError([f"{path}:{line_of(('node',), lines)}: keys: a door node needs keys.public_key and "
-                           "keys.hmac_key to verify grant lists and hash badges"])
+    if node.profile in (NodeProfile.door_node, NodeProfile.machine_node) and config.keys is None:
+        raise ConfigError([f"{path}:{line_of(('node',), lines)}: keys: a {node.profile.value.replace('_', ' ')} needs "
+                           "keys.public_key and keys.hmac_key to verify grant lists and hash badges"])
     digest = hashlib.sha256(path.read_bytes() + config.inventory.read_bytes()).hexdigest()[:12]
     return config, inventory, digest
 
 
-def site_keys(config: EdgeConfig) -> SiteKeys | None:
+#: Paths in the config file, read relative to the file's folder.
+PATHS = (("inventory",), ("profile",), ("data_dir",), ("keys", "public_key"), ("keys", "next_public_key"),
+         ("keys", "hmac_key"), ("mqtt", "password_file"), ("mqtt", "tls_ca"))
+
+
+def _resolve_paths(data, base: Path) -> None:
+    """Make the file's relative paths absolute (from its folder), before validation."""
+    if not isinstance(data, dict):
+        return
+    for loc in PATHS:
+        holder = data
+        for key in loc[:-1]:
+            holder = holder.get(key) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and isinstance(holder.get(loc[-1]), str) and holder[loc[-1]]:
+            value = Path(holder[loc[-1]]).expanduser()
+            holder[loc[-1]] = str(value if value.is_absolute() else base / value)
+
+
+def site_keys(config: EdgeConfig) -> NodeKeys | None:
     """Read the key files named in the config (ConfigError names the file)."""
     if config.keys is None:
         return None
-    return load_site_keys(config.keys.public_key, config.keys.hmac_key, config.keys.key_id)
+    return load_node_keys(config.keys.public_key, config.keys.hmac_key, config.keys.next_public_key)
 
 
 def check_data_dir(config: EdgeConfig) -> None:
     """The data directory must exist (or be creatable) and be writable."""
     try:
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(config.data_dir)  # 0700 when we create it: outbox and grant cache
     except OSError as exc:
         raise ConfigError([f"data_dir: cannot create {config.data_dir}: {exc.strerror}"]) from None
     if not os.access(config.data_dir, os.W_OK):
@@ -153,15 +151,19 @@ def check_data_dir(config: EdgeConfig) -> None:
 
 
 def mqtt_settings(config: EdgeConfig) -> MqttSettings:
+    """The node's broker settings: its account is its node id; the password comes from
+    ``mqtt.password_file`` or the environment (``STATION_MQTT_PASSWORD``)."""
+    mqtt = config.mqtt
+    if mqtt.username not in (None, config.node) or mqtt.client_id not in (None, config.node):
+        raise ConfigError([f"mqtt: a node's broker account and client id are its node id ({config.node})"])
     password = os.environ.get("STATION_MQTT_PASSWORD")
-    if config.mqtt.password_file is not None:
+    if mqtt.password_file is not None:
         try:
-            password = config.mqtt.password_file.read_text().strip()
+            password = mqtt.password_file.read_text().strip()
         except OSError as exc:
-            raise ConfigError([f"mqtt.password_file: cannot read {config.mqtt.password_file}: {exc.strerror}"]) from None
-    return MqttSettings(host=config.mqtt.host, port=config.mqtt.port, username=config.node,
-                        password=password, tls_ca=str(config.mqtt.tls_ca) if config.mqtt.tls_ca else None,
-                        keepalive=config.mqtt.keepalive_s)
+            raise ConfigError([f"mqtt.password_file: cannot read {mqtt.password_file}: {exc.strerror}"]) from None
+    return mqtt.model_copy(update={"username": config.node, "client_id": config.node, "password": password,
+                                   "password_file": None})
 
 
 def room_sensors(config: EdgeConfig, profile, pin_factory=None):

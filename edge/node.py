@@ -1,8 +1,8 @@
 """The node agent: devices of one node wired to the MQTT contract.
 
 A door node decides access locally from its cached, signed grant lists and runs the
-door state machine (:mod:`edge.access`); a room node reports motion and periodic
-telemetry. Every event and reading goes through the durable outbox
+door state machine (:mod:`edge.access`); a machine node powers its machine the same way
+(:mod:`edge.machine`); a room node reports motion and periodic telemetry. Every event and reading goes through the durable outbox
 (:mod:`edge.outbox`) before it is published. Client id = node id; a retained last will
 says ``offline``; ``online`` is published after every connect with version, config
 hash, uptime, outbox depth and the grant version of each door.
@@ -19,15 +19,18 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
+from gpiozero import LED
 
 from station import __version__
+from station.access import NodeKeys
 from station.clock import Clock
-from station.contract import DoorCommand, EventKind, GrantList, NodeEvent, NodeState, NodeStatus, Telemetry, topics
+from station.contract import EventKind, MachineGrantList, NodeEvent, NodeState, NodeStatus, Rejected, Telemetry, topics
+from station.contract.receive import receive
 from station.inventory import Inventory, NodeProfile
 from station.mqtt import MqttBus, MqttSettings
 
 from .access import AccessSettings, DoorController
+from .commands import CommandLedger
 from .devices import DoorContact, MotionDetector, SensorFault
 from .devices.indicators import DoorIndicators
 from .devices.inputs import ExitButton, FireInput, TamperSwitch
@@ -35,7 +38,6 @@ from .devices.sensors import ClimateSensor, Co2Sensor, LightMeter
 from .devices.strike import DoorStrike
 from .devices.wiegand import WiegandReader
 from .grants import GrantCache, GrantRejected
-from .keys import SiteKeys
 from .outbox import Outbox, OutboxFull
 from .profiles import HardwareProfile, load_profile
 from .publisher import OutboxPublisher
@@ -86,10 +88,12 @@ class EdgeNode:
         telemetry_interval_s: float = 60.0,
         config_hash: str | None = None,
         data_dir: Path | str | None = None,
-        keys: SiteKeys | None = None,
+        keys: NodeKeys | None = None,
         access: AccessSettings | None = None,
         outbox_event_cap: int = 200_000,
         outbox_telemetry_cap: int = 20_000,
+        outbox_max_event_age_days: int = 92,
+        adc=None,
     ):
         self.site, self.node = inventory.node(node_id)
         self.inventory = inventory
@@ -105,27 +109,36 @@ class EdgeNode:
         self._own_data_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix=f"{node_id}-"))
         self.outbox = Outbox(self.data_dir / "outbox.sqlite3", event_cap=outbox_event_cap,
-                             telemetry_cap=outbox_telemetry_cap)
+                             telemetry_cap=outbox_telemetry_cap, max_event_age_days=outbox_max_event_age_days)
         self._started = time.monotonic()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._devices: list = []
         self._last_motion_report = None
         self._alarm_raised = False
+        self._link_shown: bool | None = None  # what the room node's status LED shows
         self.doors = {d.id: d for d in self.site.doors if d.id in self.node.doors}
         self.controllers: dict[str, DoorController] = {}
         self.grants: GrantCache | None = None
+        self.machines = {m.id: m for m in self.site.machines if m.id in self.node.machines}
+        self.machine = None  # the MachineController of a machine node
+        self.adc = adc  # a machine node's CT clamp channel (tests, simulator); default the MCP3008
         offline = NodeStatus(node=self.node.id, state=NodeState.offline).to_json()
         self.bus = MqttBus(self.node.id, mqtt, will=(self.status_topic, offline, True),
                            on_connect=self._on_connect)
         self.bus.client.reconnect_delay_set(min_delay=1, max_delay=self.RECONNECT_MAX_S)
-        self.publisher = OutboxPublisher(self.outbox, self.bus, name=self.node.id)
+        self.publisher = OutboxPublisher(self.outbox, self.bus, name=self.node.id, clock=self.clock)
         if self.node.profile is NodeProfile.door_node:
             self.grants = GrantCache(self.data_dir / "grants", self.site.id, list(self.doors), keys,
                                      staff_when_expired=self.access.staff_when_expired)
             for door_id in self.doors:
                 self.bus.subscribe(topics.door_grants(self.site.id, door_id), self._on_grants)
                 self.bus.subscribe(topics.door_command(self.site.id, door_id), self._on_command)
+        if self.node.profile is NodeProfile.machine_node:
+            self.grants = GrantCache(self.data_dir / "machine-grants", self.site.id, list(self.machines), keys,
+                                     model=MachineGrantList)
+            for machine_id in self.machines:
+                self.bus.subscribe(topics.machine_grants(self.site.id, machine_id), self._on_grants)
 
     # -- topics -------------------------------------------------------------------------
     @property
@@ -136,6 +149,10 @@ class EdgeNode:
     def start(self, wait: float | None = 10.0) -> "EdgeNode":
         if self.node.profile is NodeProfile.door_node:
             self._start_door_devices()
+        elif self.node.profile is NodeProfile.machine_node:
+            from .machine import build_machine
+
+            self.machine = build_machine(self)
         else:
             self._start_room_devices()
         for problem in self.grants.load_problems if self.grants else []:
@@ -152,6 +169,8 @@ class EdgeNode:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.machine is not None:
+            self.machine.close()  # power off first, reported through the outbox
         if self.bus.connected.is_set():
             offline = NodeStatus(node=self.node.id, state=NodeState.offline, ts=self.clock.now())
             self.bus.publish(self.status_topic, offline, retain=True).wait_for_publish(2)
@@ -176,9 +195,7 @@ class EdgeNode:
     # -- devices ------------------------------------------------------------------------
     def _start_door_devices(self) -> None:
         pins, f = self.profile.pins, self.pin_factory
-        door = self.doors[self.node.doors[0]]
-        if len(self.doors) > 1:
-            log.warning("%s: a door node drives one door; %s only", self.node.id, door.id)
+        door = self.doors[self.node.doors[0]]  # the inventory gives a door node exactly one
         self.strike = DoorStrike(pins["strike_relay"], lock=door.lock.value, max_unlock_s=door.max_unlock_s,
                                  active_high=bool(self.profile.options.get("strike_active_high", True)),
                                  clock=self.clock, pin_factory=f)
@@ -192,9 +209,10 @@ class EdgeNode:
                                     formats=tuple(self.profile.options.get("wiegand_formats", (26, 34))))
         self._devices += [self.strike, self.indicators, self.door_contact, self.exit_button, self.fire_input,
                           self.tamper, self.reader]
-        access = AccessSettings(**{**self.access.__dict__, "unlock_s": min(self.access.unlock_s, door.max_unlock_s)})
+        access = self.access.model_copy(update={"unlock_s": min(self.access.unlock_s, door.max_unlock_s)})
         ctl = DoorController(door, strike=self.strike, grants=self.grants, keys=self.keys, emit=self.emit,
-                             clock=self.clock, settings=access, indicators=self.indicators)
+                             clock=self.clock, ledger=CommandLedger(self.data_dir / "commands"), settings=access,
+                             indicators=self.indicators)
         self.controllers[door.id] = ctl
         ctl.is_open = self.door_contact.is_open
         self.reader.when_read = ctl.on_badge
@@ -209,7 +227,10 @@ class EdgeNode:
     def _start_room_devices(self) -> None:
         pir = MotionDetector(self.profile.pins["pir"], pin_factory=self.pin_factory)
         pir.when_motion = self._on_motion
-        self._devices.append(pir)
+        # The room node's one light: steady while the broker hears it, a short blink every
+        # 2 s while it does not (readings wait in the outbox meanwhile).
+        self.status_led = LED(self.profile.pins["status_led"], pin_factory=self.pin_factory)
+        self._devices += [pir, self.status_led]
         self.motion = pir
         self._spawn(self._telemetry_loop, "telemetry")
 
@@ -269,33 +290,48 @@ class EdgeNode:
         self.counters.rejected_messages[reason] = self.counters.rejected_messages.get(reason, 0) + 1
         log.warning("%s: rejected message on %s: %s", self.node.id, topic, reason)
 
+    def _receive(self, topic: str, payload: bytes):
+        """The message on ``topic``, taken as every receiver takes it
+        (:func:`station.contract.receive.receive`): a payload over the channel's size is
+        refused before it is parsed, then shape, time bounds and the topic's door (or
+        machine) and site are checked. Raises :class:`Rejected`; never anything else."""
+        try:
+            return receive(self.inventory, topic, payload, now=self.clock.now())[1]
+        except Rejected:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever arrives, the MQTT loop goes on
+            raise Rejected("invalid_payload", f"{type(exc).__name__}: {exc}"[:300]) from None
+
     def _on_grants(self, topic: str, payload: bytes) -> None:
         if not payload:
             return  # a retained list being cleared: keep the cache
-        door = topic.split("/")[4]
+        door = topics.parse(topic).ident
+        where = ({"door": door, "space": self.doors[door].space} if door in self.doors
+                 else {"machine": door, "space": self.machines[door].space})
         try:
-            grants = GrantList.model_validate_json(payload)
+            grants = self._receive(topic, payload)
             changed = self.grants.update(door, grants)
-        except ValidationError as exc:
-            self._reject(topic, "invalid_payload")
-            self.emit(EventKind.grants_rejected, door=door, space=self.doors[door].space,
-                      reason=f"malformed grant list: {exc.errors()[0]['msg']}"[:200])
+        except Rejected as exc:
+            self._reject(topic, exc.reason)
+            self.emit(EventKind.grants_rejected, **where, reason=f"malformed grant list ({exc.reason}): {exc.detail}"[:200])
             return
         except GrantRejected as exc:
             self._reject(topic, "grants_rejected")
-            self.emit(EventKind.grants_rejected, door=door, space=self.doors[door].space, reason=str(exc)[:200])
+            self.emit(EventKind.grants_rejected, **where, reason=str(exc)[:200])
             return
         if changed:
+            if self.machine is not None:
+                self.machine.grants_changed()
             self.publish_status()
 
     def _on_command(self, topic: str, payload: bytes) -> None:
-        door = topic.split("/")[4]
+        door = topics.parse(topic).ident
         try:
-            command = DoorCommand.model_validate_json(payload)
-        except ValidationError as exc:
-            self._reject(topic, "invalid_payload")
+            command = self._receive(topic, payload)
+        except Rejected as exc:
+            self._reject(topic, exc.reason)
             self.emit(EventKind.command_rejected, door=door, space=self.doors[door].space,
-                      reason=f"malformed command: {exc.errors()[0]['msg']}"[:200])
+                      reason=f"malformed command ({exc.reason}): {exc.detail}"[:200])
             return
         self.controllers[door].apply_command(command)
 
@@ -329,8 +365,10 @@ class EdgeNode:
         while not self._stop.is_set():
             try:
                 telemetry = self.read_telemetry()
-                for name in set(telemetry.faults) - faulty:
+                for name in sorted(set(telemetry.faults) - faulty):
                     self.emit(EventKind.sensor_fault, space=self.node.space, reason=f"{name} sensor not answering")
+                for name in sorted(faulty - set(telemetry.faults)):
+                    self.emit(EventKind.sensor_recovered, space=self.node.space, reason=f"{name} sensor answering again")
                 faulty = set(telemetry.faults)
                 self.outbox.append("telemetry", topic, lambda _seq: telemetry.to_json())
                 self.publisher.notify()
@@ -343,7 +381,7 @@ class EdgeNode:
                 return
 
     def _supervise(self) -> None:
-        """Show 'offline' on the door's LEDs while the broker is unreachable (doors still work)."""
+        """Show 'offline' on the LEDs while the broker is unreachable (doors still work)."""
         first, last_status = True, time.monotonic()
         while not self._stop.wait(self.SUPERVISE_S):
             if self.bus.connected.is_set() and time.monotonic() - last_status >= self.STATUS_EVERY_S:
@@ -357,3 +395,11 @@ class EdgeNode:
             indicators = getattr(self, "indicators", None)
             if indicators is not None:
                 indicators.offline(not self.bus.connected.is_set())
+            led = getattr(self, "status_led", None)
+            connected = self.bus.connected.is_set()
+            if led is not None and connected != self._link_shown:
+                self._link_shown = connected
+                if connected:
+                    led.on()
+                else:
+                    led.blink(on_time=0.1, off_time=1.9)

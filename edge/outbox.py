@@ -12,13 +12,23 @@ Bounds, explicit:
   in ``dropped_events`` — the node raises ``outbox_alarm`` (an event stored past the cap,
   once per crossing) and logs an error; nothing is dropped silently. Sequence numbers
   are still consumed, so receivers see the gap.
+
+Privacy (issue 19): a delivered row is deleted at its PUBACK and, with SQLite's
+``secure_delete`` (:func:`station.sqlite.open_wal`), overwritten in the database; its
+older copies in the write-ahead log go at the hourly sweep (a truncating checkpoint) —
+a stolen node holds what is undelivered and at most an hour of delivered rows. An event still undelivered after
+``max_event_age_days`` (92: the CNIL's three months for movement records) is dropped
+by :meth:`Outbox.expire_events` (the publisher runs it hourly) and counted.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -55,12 +65,17 @@ class OutboxFull(RuntimeError):
 class Outbox:
     """A thread-safe, crash-safe FIFO of MQTT messages on SQLite."""
 
-    def __init__(self, path: Path, *, event_cap: int = 200_000, telemetry_cap: int = 20_000):
+    EXPIRE_EVERY_S = 3600.0
+
+    def __init__(self, path: Path, *, event_cap: int = 200_000, telemetry_cap: int = 20_000,
+                 max_event_age_days: int = 92):
         self.path = Path(path)
+        self.max_event_age = timedelta(days=max_event_age_days)
+        self.expired_events = 0
+        self._expired_at: float | None = None
         self.event_cap, self.telemetry_cap = event_cap, telemetry_cap
         self.dropped_events = 0
         self.downsampled = 0
-        self.alarm = False
         self._lock = threading.Lock()
         self._db = open_wal(self.path, synchronous="FULL")
         self._db.executescript(SCHEMA)
@@ -123,6 +138,49 @@ class Outbox:
                 kind = self._db.execute("delete from outbox where seq = ? returning kind", (seq,)).fetchone()
                 if kind:
                     self._counts[kind[0]] -= 1
+
+    # -- retention ----------------------------------------------------------------------
+    def expire_events(self, before: datetime) -> int:
+        """Drop the undelivered events whose ``ts`` is before ``before``; how many went."""
+        cut = before.astimezone(timezone.utc)
+        with self._lock:
+            victims = []
+            for seq, payload in self._db.execute("select seq, payload from outbox where kind = 'event'"):
+                try:
+                    ts = datetime.fromisoformat(json.loads(payload)["ts"].replace("Z", "+00:00"))
+                except (ValueError, KeyError, TypeError):
+                    continue
+                if ts < cut:
+                    victims.append(seq)
+            self._db.executemany("delete from outbox where seq = ?", [(s,) for s in victims])
+            self._counts["event"] = self._counts.get("event", 0) - len(victims)
+            self.expired_events += len(victims)
+        if victims:
+            log.warning("outbox: %d undelivered events older than %s dropped (retention)", len(victims), cut)
+        return len(victims)
+
+    def expire_due(self, now: datetime | None = None) -> int:
+        """:meth:`expire_events` past ``max_event_age``, at most once an hour (the publisher's call)."""
+        mono = time.monotonic()
+        if self._expired_at is not None and mono - self._expired_at < self.EXPIRE_EVERY_S:
+            return 0
+        self._expired_at = mono
+        n = self.expire_events((now or datetime.now(timezone.utc)) - self.max_event_age)
+        with self._lock:  # delivered rows' old copies in the WAL go too
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return n
+
+    def oldest_event(self) -> tuple[int, datetime | None]:
+        """(undelivered events, the oldest one's ``ts``) for ``station privacy report``."""
+        with self._lock:
+            rows = self._db.execute("select payload from outbox where kind = 'event' order by seq limit 1").fetchall()
+            n = self._counts.get("event", 0)
+        if not rows:
+            return n, None
+        try:
+            return n, datetime.fromisoformat(json.loads(rows[0][0])["ts"].replace("Z", "+00:00"))
+        except (ValueError, KeyError, TypeError):
+            return n, None
 
     # -- state --------------------------------------------------------------------------
     @property

@@ -24,19 +24,22 @@ RESERVED = {  # BCM pins of each bus
 DOOR_PINS = ("wiegand_d0", "wiegand_d1", "strike_relay", "door_contact", "exit_button",
              "fire_input", "tamper", "led_green", "led_red", "buzzer")
 ROOM_PINS = ("pir", "status_led")
+MACHINE_PINS = ("wiegand_d0", "wiegand_d1", "power_relay", "estop", "extraction", "running", "led_green", "led_red",
+                "buzzer")
+PINS = {"door_node": DOOR_PINS, "room_node": ROOM_PINS, "machine_node": MACHINE_PINS}
 
 
 class HardwareProfile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    profile: str = Field(pattern=r"^(door_node|room_node)$")
+    profile: str = Field(pattern=r"^(door_node|room_node|machine_node)$")
     pins: dict[str, int]
     buses: dict[str, bool] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check_pins(self) -> "HardwareProfile":
-        expected = DOOR_PINS if self.profile == "door_node" else ROOM_PINS
+        expected = PINS[self.profile]
         missing = [p for p in expected if p not in self.pins]
         if missing:
             raise ValueError(f"{self.profile} needs pins {', '.join(missing)}")

@@ -15,6 +15,7 @@ import logging
 import queue
 import threading
 
+from station.clock import Clock
 from station.mqtt import MqttBus
 
 from .outbox import Outbox
@@ -23,8 +24,9 @@ log = logging.getLogger(__name__)
 
 
 class OutboxPublisher:
-    def __init__(self, outbox: Outbox, bus: MqttBus, *, window: int = 20, name: str = "outbox"):
+    def __init__(self, outbox: Outbox, bus: MqttBus, *, window: int = 20, name: str = "outbox", clock=None):
         self.outbox, self.bus, self.window = outbox, bus, window
+        self.clock = clock or Clock()  # the node's: events are stamped with it, retention reads it
         self.published = 0
         self.acked = 0
         self.refused_by_broker = 0
@@ -67,6 +69,7 @@ class OutboxPublisher:
                 self._take_acks()
                 if self.bus.connected.is_set() and len(self._inflight) < self.window:
                     self._hand_over()
+                self.outbox.expire_due(self.clock.now())  # retention: hourly (edge/outbox.py)
             except Exception:  # never let the drain die: rows stay on disk
                 log.exception("outbox drain failed")
             self._wake.wait(0.5)

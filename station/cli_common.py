@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -14,9 +15,9 @@ from station.inventory import DEFAULT_INVENTORY, ConfigError, load_inventory
 InventoryOpt = typer.Option(DEFAULT_INVENTORY, "--inventory", help="Site inventory (YAML).")
 MqttHostOpt = typer.Option("127.0.0.1", "--mqtt-host", envvar="STATION_MQTT_HOST")
 MqttPortOpt = typer.Option(1883, "--mqtt-port", envvar="STATION_MQTT_PORT")
-MqttTlsCaOpt = typer.Option(None, "--mqtt-tls-ca", envvar="STATION_MQTT_TLS_CA", exists=True, dir_okay=False,
+MqttTlsCaOpt = typer.Option(None, "--mqtt-tls-ca", exists=True, dir_okay=False,
                             readable=True, help="Connect over TLS, trusting this CA (PEM): a broker "
-                                                "reached across a network, not on loopback.")
+                                                "reached across a network, not on loopback (STATION_MQTT_TLS_CA).")
 VerboseOpt = typer.Option(False, "-v", "--verbose", help="Debug logging.")
 
 
@@ -34,15 +35,39 @@ def fail(error: ConfigError) -> None:
     raise typer.Exit(2)
 
 
-def wait_for_signal() -> None:
-    """Block until SIGTERM or Ctrl-C."""
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def wait_for_signal() -> int:
+    """Block until SIGTERM or SIGINT (Ctrl-C); return its number.
+
+    The caller then stops its component (which must take seconds, not more). A second
+    signal during that stop ends the process at once (exit status 128 + signal), so an
+    operator is never left waiting on a stuck shutdown.
+    """
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    received: list[int] = []
+
+    def first(signum, _frame) -> None:
+        received.append(signum)
+        stop.set()
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, first)
     try:
         while not stop.wait(1):
             pass
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt:  # a SIGINT that arrived before our handler was in place
+        received.append(signal.SIGINT)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _now)
+    logging.getLogger("station").info("stopping (%s); a second signal exits at once",
+                                      signal.Signals(received[0]).name)
+    return received[0]
+
+
+def _now(signum, _frame) -> None:
+    os._exit(128 + signum)
 
 
 def load_or_fail(path: Path):

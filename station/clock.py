@@ -42,3 +42,15 @@ class AcceleratedClock(Clock):
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=(time.monotonic() - self._t0) * self.speed)
+
+
+def weekday_morning(timezone_name: str, today: datetime | None = None) -> datetime:
+    """09:30 local on the latest weekday (today, or the Friday before a weekend): the
+    moment ``station demo`` and the simulator start from, so the building is busy."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(timezone_name)
+    day = (today or datetime.now(tz)).astimezone(tz).date()
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return datetime.combine(day, datetime.min.time().replace(hour=9, minute=30), tzinfo=tz)

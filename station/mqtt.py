@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import struct
 import threading
-from dataclasses import dataclass, field
 from typing import Callable
 
 import paho.mqtt
@@ -21,25 +20,11 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
 from pydantic import BaseModel
 
+from .settings import MqttSettings
+
 log = logging.getLogger(__name__)
 Handler = Callable[[str, bytes], None]
 _PUBACK = struct.Struct("!BBH")  # PUBACK: fixed header, remaining length 2, packet id
-
-
-@dataclass
-class MqttSettings:
-    """Where and how to reach the broker. Secrets come from the environment or files."""
-
-    host: str = "127.0.0.1"
-    port: int = 1883
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    tls_ca: str | None = None
-    keepalive: int = 30
-
-    def describe(self) -> str:
-        user = f"{self.username}@" if self.username else ""
-        return f"mqtt{'s' if self.tls_ca else ''}://{user}{self.host}:{self.port}"
 
 
 class MqttBus:
@@ -74,8 +59,12 @@ class MqttBus:
         self._receive_maximum = receive_maximum
         self.manual_ack = manual_ack
         self.connected = threading.Event()
+        #: Whether the broker kept this client's session at the last connect (MQTT v5
+        #: CONNACK): with a persistent session, queued messages follow.
+        self.session_present = False
         self.subscribed = threading.Event()  # every subscription of the last connect acknowledged
         self._pending_subs: set[int] = set()
+        self.unrouted = 0  # messages that matched no subscription of this bus (acknowledged, dropped)
         self._stopping = False
         client_class = mqtt.Client
         if throughput:
@@ -93,9 +82,9 @@ class MqttBus:
             manual_ack=manual_ack,
         )
         if settings.username:
-            self.client.username_pw_set(settings.username, settings.password)
+            self.client.username_pw_set(settings.username, settings.secret())
         if settings.tls_ca:
-            self.client.tls_set(ca_certs=settings.tls_ca)
+            self.client.tls_set(ca_certs=str(settings.tls_ca))
         if will:
             self.client.will_set(will[0], will[1], qos=1, retain=will[2])
         self.client.reconnect_delay_set(min_delay=1, max_delay=30)
@@ -115,7 +104,7 @@ class MqttBus:
             props.SessionExpiryInterval = self._session_expiry_s
         if self._receive_maximum is not None:
             props.ReceiveMaximum = self._receive_maximum
-        self.client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive,
+        self.client.connect_async(self.settings.host, self.settings.port, self.settings.keepalive_s,
                                   clean_start=self._clean_start, properties=props)
         self.client.loop_start()
         if wait and not (self.connected.wait(wait) and self.subscribed.wait(wait)):
@@ -132,6 +121,11 @@ class MqttBus:
             self.connected.clear()
 
     # -- messaging ----------------------------------------------------------------------
+    @property
+    def subscriptions(self) -> dict[str, int]:
+        """What this bus subscribes to (renewed on every connect): topic filter → QoS."""
+        return {pattern: qos for pattern, (qos, _) in self._subs.items()}
+
     def subscribe(self, pattern: str, handler: Handler, qos: int = 1, *, raw: bool = False) -> None:
         """Route messages matching ``pattern`` to ``handler(topic, payload)``.
 
@@ -196,13 +190,25 @@ class MqttBus:
         return on_message
 
     def _handle_unrouted(self, client, userdata, msg) -> None:
-        log.debug("%s: no handler for %s", self.client_id, msg.topic)
+        """A message no handler takes: acknowledged all the same. A persistent session keeps
+        every subscription it ever made (an older version's, a debugging ``#``); left
+        unacknowledged, such messages fill the broker's in-flight window and nothing
+        reaches this client again."""
+        self.unrouted += 1
+        if self.manual_ack:
+            self.ack(msg)
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:  # not UTF-8 (paho routes it here): raising would end paho's loop
+            topic = "(a topic that is not UTF-8)"
+        log.debug("%s: no handler for %s", self.client_id, topic)
 
     def _handle_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             log.warning("%s: broker refused the connection: %s", self.client_id, reason_code)
             return
         self.subscribed.clear()
+        self.session_present = bool(getattr(flags, "session_present", False))
         pending = {client.subscribe(pattern, qos)[1] for pattern, (qos, _) in self._subs.items()}
         self._pending_subs = pending
         if not pending:

@@ -2,8 +2,10 @@
 
 Sites, spaces and doors are copies of the inventory (seeded at start), so that bookings
 and audit entries can reference them. Card numbers are never stored: a badge holds the
-site's HMAC of the card number. The audit log is append-only (updates and deletes of
-audit rows raise).
+site's HMAC of the card number. The audit log is append-only for the application
+(updates and deletes of audit rows through the ORM raise); only retention
+(:mod:`api.retention`) and erasure (:mod:`api.erasure`) remove or anonymise rows, with
+bulk statements.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator,
-                        UniqueConstraint, event)
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Enum, ForeignKey, Index, Integer, String, Text,
+                        TypeDecorator, UniqueConstraint, event)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -37,6 +39,12 @@ class Base(DeclarativeBase):
     pass
 
 
+def enum_column(kind: type[enum.Enum], length: int = 16):
+    """An enum stored as its value in a VARCHAR column (the same bytes as a plain string)."""
+    return Enum(kind, native_enum=False, length=length, create_constraint=False,
+                values_callable=lambda members: [m.value for m in members], validate_strings=True)
+
+
 class Role(str, enum.Enum):
     member = "member"
     staff = "staff"
@@ -46,7 +54,9 @@ class Role(str, enum.Enum):
 
 
 #: The roles that run the building: every staff check reads this one set.
-STAFF_ROLES = frozenset({Role.staff.value, Role.admin.value})
+STAFF_ROLES = frozenset({Role.staff, Role.admin})
+#: The roles of people (the others are API keys).
+PEOPLE_ROLES = frozenset({Role.member, Role.staff, Role.admin})
 
 
 class MemberStatus(str, enum.Enum):
@@ -63,7 +73,14 @@ class BookingStatus(str, enum.Enum):
 
 
 #: Bookings that hold the room (and open its door).
-HOLDING = (BookingStatus.confirmed.value, BookingStatus.checked_in.value)
+HOLDING = (BookingStatus.confirmed, BookingStatus.checked_in)
+
+
+class CommandStatus(str, enum.Enum):
+    pending = "pending"  # signed and published, the node has not answered yet
+    applied = "applied"
+    rejected = "rejected"
+    expired = "expired"  # still pending past its expiry: the node never applied it
 
 
 class SiteRow(Base):
@@ -99,8 +116,8 @@ class Member(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
-    role: Mapped[str] = mapped_column(String(16), default=Role.member.value)
-    status: Mapped[str] = mapped_column(String(16), default=MemberStatus.active.value)
+    role: Mapped[Role] = mapped_column(enum_column(Role), default=Role.member)
+    status: Mapped[MemberStatus] = mapped_column(enum_column(MemberStatus), default=MemberStatus.active)
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     badges: Mapped[list["Badge"]] = relationship(back_populates="member")
@@ -149,7 +166,8 @@ class Training(Base):
 
 class Booking(Base):
     __tablename__ = "bookings"
-    __table_args__ = (Index("ix_bookings_space_time", "space_id", "start", "end"),)
+    __table_args__ = (Index("ix_bookings_space_time", "space_id", "start", "end"),
+                      Index("ix_bookings_member_id", "member_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     space_id: Mapped[str] = mapped_column(ForeignKey("spaces.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
@@ -157,7 +175,7 @@ class Booking(Base):
     end: Mapped[datetime] = mapped_column(UtcDateTime())
     attendees: Mapped[int] = mapped_column(Integer, default=1)
     title: Mapped[str] = mapped_column(String(120), default="")
-    status: Mapped[str] = mapped_column(String(16), default=BookingStatus.confirmed.value)
+    status: Mapped[BookingStatus] = mapped_column(enum_column(BookingStatus), default=BookingStatus.confirmed)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     checked_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
@@ -169,11 +187,87 @@ class DoorGrantState(Base):
 
     __tablename__ = "door_grants"
     door_id: Mapped[str] = mapped_column(ForeignKey("doors.id"), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(BigInteger)
     digest: Mapped[str] = mapped_column(String(64))
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     payload: Mapped[str] = mapped_column(Text)
+
+
+class DoorCommandRow(Base):
+    """A staff command to a door: signed, sequenced per door, and what the node answered."""
+
+    __tablename__ = "door_commands"
+    __table_args__ = (UniqueConstraint("door_id", "seq", name="uq_door_commands_door_seq"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    door_id: Mapped[str] = mapped_column(ForeignKey("doors.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(16))
+    issued_by: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[CommandStatus] = mapped_column(enum_column(CommandStatus), default=CommandStatus.pending)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class UnknownCard(Base):
+    """A card a door did not know, seen lately: staff enrol it by its hash (the number
+    never leaves the reader node). The newest ones per door are kept."""
+
+    __tablename__ = "unknown_cards"
+    __table_args__ = (UniqueConstraint("door_id", "credential_hash", name="uq_unknown_cards_door_hash"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    door_id: Mapped[str] = mapped_column(ForeignKey("doors.id"))
+    credential_hash: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime())
+    times: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class DoorStateRow(Base):
+    """A door's live state as its node last reported it (contact, alarm, lock mode, fire),
+    kept so that "held open since 10:02" survives an API restart (see :mod:`api.door_states`)."""
+
+    __tablename__ = "door_states"
+    door_id: Mapped[str] = mapped_column(ForeignKey("doors.id"), primary_key=True)
+    contact: Mapped[str | None] = mapped_column(String(8), nullable=True)  # "open", "closed"
+    contact_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    alarm: Mapped[str | None] = mapped_column(String(8), nullable=True)  # "forced", "held" while open
+    alarm_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    lock_mode: Mapped[str] = mapped_column(String(16), default="normal")  # normal, lockdown, release
+    lock_mode_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    fire: Mapped[bool] = mapped_column(Boolean, default=False)
+    fire_since: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DeadLetter(Base):
+    """An MQTT message the API refused (malformed, or from a node that has no say on it)."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (Index("ix_dead_letters_received_at", "received_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    topic: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(String(300))
+    excerpt: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class LoginDevice(Base):
+    """A browser or device that logged in to an account before (only the SHA-256 of its
+    token is kept): the throttle never locks an account's known devices out because of
+    failures coming from elsewhere."""
+
+    __tablename__ = "login_devices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class LoginFailure(Base):
@@ -192,7 +286,7 @@ class AuditEntry(Base):
     """Append-only: who opened which door when, denied attempts, remote commands, changes."""
 
     __tablename__ = "audit"
-    __table_args__ = (Index("ix_audit_ts", "ts"),)
+    __table_args__ = (Index("ix_audit_ts", "ts"), Index("ix_audit_member_id", "member_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ts: Mapped[datetime] = mapped_column(UtcDateTime())
     action: Mapped[str] = mapped_column(String(40))

@@ -1,6 +1,6 @@
 """``GET /api/v1/rooms/{room}/history``: CO2, people estimate, occupancy of a space over time.
 
-Reads through the collector's history interface (:mod:`collector.history`): the embedded
+Reads through the shared history interface (:mod:`station.history`): the embedded
 SQLite file or InfluxDB, whichever the collector writes to (settings ``history_*``).
 """
 
@@ -9,10 +9,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import Enum
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import AwareDatetime, BaseModel
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
 
-from ..deps import ClockDep, InventoryDep, unprocessable
+from station.history import HistoryError
+
+from ..deps import ClockDep, InventoryDep, RuntimeDep, unprocessable
+from ..fields import Identifier, When, errors
 
 router = APIRouter(prefix="/api/v1/rooms", tags=["rooms"])
 
@@ -43,18 +46,16 @@ class HistoryPublic(BaseModel):
 
 
 @router.get("/{room_id}/history", response_model=HistoryPublic, summary="A metric of a space over time",
-            responses={404: {"description": "No such space"}, 503: {"description": "No history store configured"}})
-def read_room_history(room_id: str, request: Request, inventory: InventoryDep, clock: ClockDep,
-                      metric: Metric = Metric.co2_ppm, start: AwareDatetime | None = None,
-                      end: AwareDatetime | None = None,
+            responses=errors((404, "No such space"), (503, "No history store configured")))
+def read_room_history(room_id: Identifier, runtime: RuntimeDep, inventory: InventoryDep, clock: ClockDep,
+                      metric: Metric = Metric.co2_ppm, start: When | None = None,
+                      end: When | None = None,
                       every_minutes: int = Query(default=10, ge=1, le=24 * 60)) -> HistoryPublic:
-    from collector.history import HistoryError
-
     try:
         inventory.space(room_id)
     except KeyError:
         raise HTTPException(404, f"no room {room_id!r}") from None
-    history = request.app.state.history
+    history = runtime.history
     if history is None:
         raise HTTPException(503, "no history store configured (STATION_HISTORY_SQLITE or STATION_HISTORY_INFLUX_URL)")
     end = end or clock.now()

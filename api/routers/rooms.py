@@ -8,18 +8,19 @@ per second at most; a logged-in member gets a copy with their own bookings named
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field, TypeAdapter
 
 from station.contract import RoomStatus
 from station.inventory import SpaceKind
 
-from ..availability import RoomState, place
-from ..deps import InventoryDep, OptionalUser, StationDep, is_staff
+from ..availability import RoomState
+from ..room_status import seats_free
+from ..deps import InventoryDep, OptionalUser, RoomsDep, is_staff
+from ..fields import Identifier, errors
 
 router = APIRouter(prefix="/api/v1/rooms", tags=["rooms"])
 
@@ -30,6 +31,9 @@ class OccupancyPublic(BaseModel):
     people_estimate: float | None
     co2_ppm: float | None
     updated_at: datetime | None
+    people_low: float | None = None  # the estimate's 10th and 90th percentiles
+    people_high: float | None = None
+    reason: str | None = None  # why, in words ("motion 2 min ago; CO2 rising 40 ppm/10 min")
 
 
 class NextBooking(BaseModel):
@@ -53,11 +57,14 @@ class RoomPublic(BaseModel):
     occupancy: OccupancyPublic
     free_until: datetime | None
     next_booking: NextBooking | None
+    doors: list[str] = Field(description="The doors into the space")
+    booking: Literal["room", "seat"] = Field(description="room: booked whole; seat: booked by the seat (coworking)")
+    seats_free: int | None = Field(description="Seats not booked now (spaces booked by the seat; else null)")
 
 
-def room_public(station, inventory, state: RoomState, viewer) -> RoomPublic:
-    site, space, _, _ = place(inventory, state.room)
-    occ = station.board.occupancy.get(space.id)
+def room_public(rooms, inventory, state: RoomState, viewer) -> RoomPublic:
+    site, space = inventory.space(state.room)
+    occ = rooms.occupancy.get(space.id)
     nb = state.next_booking
     next_booking = None
     if nb is not None:
@@ -71,31 +78,29 @@ def room_public(station, inventory, state: RoomState, viewer) -> RoomPublic:
         occupancy=OccupancyPublic(
             occupied=occ.occupied if occ else None, confidence=occ.confidence if occ else None,
             people_estimate=occ.people_estimate if occ else None, co2_ppm=occ.co2_ppm if occ else None,
-            updated_at=occ.ts if occ else None),
-        free_until=state.free_until, next_booking=next_booking)
+            updated_at=occ.ts if occ else None, people_low=occ.people_low if occ else None,
+            people_high=occ.people_high if occ else None, reason=occ.reason if occ else None),
+        free_until=state.free_until, next_booking=next_booking,
+        doors=[d.id for d in inventory.doors_of(space.id)], booking=space.booking,
+        seats_free=seats_free(inventory, state))
 
 
-def list_rooms(station, inventory, viewer, site: str | None = None, kind: SpaceKind | None = None) -> list[RoomPublic]:
-    states = station.room_states(station.clock.now())
-    return [room_public(station, inventory, states[space.id], viewer) for s, space in inventory.spaces()
+def list_rooms(rooms, inventory, viewer, site: str | None = None, kind: SpaceKind | None = None) -> list[RoomPublic]:
+    states = rooms.states(rooms.clock.now())
+    return [room_public(rooms, inventory, states[space.id], viewer) for s, space in inventory.spaces()
             if (site is None or s.id == site) and (kind is None or space.kind == kind)]
 
 
 ROOMS_JSON = TypeAdapter(list[RoomPublic])
-#: The public room list is kept at most this long, and dropped on any change seen here.
-PUBLIC_TTL_S = 1.0
 
 
-def public_rooms(request: Request, station, inventory, site, kind) -> tuple[list[RoomPublic], bytes]:
+def public_rooms(rooms, inventory, site, kind) -> tuple[list[RoomPublic], bytes]:
     """The anonymous view (no booker names), built once per change or per second."""
-    cache = request.app.state.__dict__.setdefault("_rooms_cache", {})
-    key, now = (site, kind), time.monotonic()
-    hit = cache.get(key)
-    if hit is None or hit[0] != station.generation or hit[1] < now:
-        generation = station.generation
-        rooms = list_rooms(station, inventory, None, site, kind)
-        hit = cache[key] = (generation, now + PUBLIC_TTL_S, rooms, ROOMS_JSON.dump_json(rooms))
-    return hit[2], hit[3]
+    def build():
+        listed = list_rooms(rooms, inventory, None, site, kind)
+        return listed, ROOMS_JSON.dump_json(listed)
+
+    return rooms.view(("rooms", site, kind), build)
 
 
 def personalise(rooms: list[RoomPublic], viewer) -> list[RoomPublic]:
@@ -112,24 +117,25 @@ def personalise(rooms: list[RoomPublic], viewer) -> list[RoomPublic]:
     return out
 
 
-@router.get("", response_model=list[RoomPublic], summary="Every space with its live status")
-async def read_rooms(request: Request, station: StationDep, inventory: InventoryDep, user: OptionalUser,
-                     site: str | None = Query(default=None, description="Only spaces of this site"),
+@router.get("", response_model=list[RoomPublic], responses=errors((404, "No such site")),
+            summary="Every space with its live status")
+async def read_rooms(rooms: RoomsDep, inventory: InventoryDep, user: OptionalUser,
+                     site: Identifier | None = Query(default=None, description="Only spaces of this site"),
                      kind: SpaceKind | None = Query(default=None, description="Only spaces of this kind")) -> Response:
     if site is not None and site not in {s.id for s in inventory.sites}:
         raise HTTPException(404, f"no site {site!r}")
-    rooms, body = public_rooms(request, station, inventory, site, kind)
+    listed, body = public_rooms(rooms, inventory, site, kind)
     if user is not None:
-        body = ROOMS_JSON.dump_json(personalise(rooms, user))
+        body = ROOMS_JSON.dump_json(personalise(listed, user))
     return Response(body, media_type="application/json")
 
 
 @router.get("/{room_id}", response_model=RoomPublic, summary="One space with its live status",
-            responses={404: {"description": "No such space"}})
-async def read_room(room_id: str, station: StationDep, inventory: InventoryDep, user: OptionalUser) -> RoomPublic:
+            responses=errors((404, "No such space")))
+async def read_room(room_id: Identifier, rooms: RoomsDep, inventory: InventoryDep, user: OptionalUser) -> RoomPublic:
     try:
         inventory.space(room_id)
     except KeyError:
         raise HTTPException(404, f"no room {room_id!r}") from None
-    state = station.room_states(station.clock.now(), only=room_id)[room_id]
-    return room_public(station, inventory, state, user)
+    state = rooms.states(rooms.clock.now(), only=room_id)[room_id]
+    return room_public(rooms, inventory, state, user)

@@ -64,48 +64,13 @@ class LdrLight:
         return r_fixed_ohm / (r_fixed_ohm + r_ldr)
 
 
-def _scope_spi_sharing_to_each_factory() -> None:
-    """gpiozero shares software SPI buses by pin numbers alone, across pin factories.
-
-    With several ``MockFactory`` nodes in one process (the simulator), every room's
-    MCP3008 would then talk through the first factory's pins. Adding the factory to the
-    sharing key keeps each node's bus its own; with one real factory nothing changes.
-    """
-    from gpiozero.pins.mock import MockSPIInterfaceShared
-    from gpiozero.pins.spi import SPISoftwareBus
-
-    for cls in (SPISoftwareBus, MockSPIInterfaceShared):
-        original = cls.__dict__["_shared_key"]
-        if getattr(original, "_per_factory", False):
-            continue
-        inner = original.__func__
-
-        def key(klass, *args, _inner=inner, **kwargs):
-            factory = kwargs.get("pin_factory", args[-1] if args else None)
-            return (id(factory), _inner(klass, *args, **kwargs))
-
-        scoped = classmethod(key)
-        scoped.__func__._per_factory = True
-        cls._shared_key = scoped
-
-
 def open_mcp3008(channel: int, *, pin_factory=None):
-    """A ``gpiozero.MCP3008`` channel on SPI0 CE0.
+    """A ``gpiozero.MCP3008`` channel on the hardware SPI0 bus, CE0 (see the wiring above).
 
-    On a ``MockFactory`` the pins are given explicitly (software SPI on mock pins, answered
-    by :class:`edge.simulator.fakes.MockMcp3008`). gpiozero 2.0's software SPI bus asks
-    for the *global* pin factory while it is built even when one is passed; we lend it
-    ours for that moment and put the global back.
+    Tests and the simulator do not come here: they hand :class:`LdrLight` and
+    :class:`AnalogCo2` an :class:`AdcChannel` of their own (the seam), or build gpiozero's
+    ``MCP3008`` on mock SPI pins themselves.
     """
-    from gpiozero import MCP3008, Device
-    from gpiozero.pins.mock import MockFactory
+    from gpiozero import MCP3008
 
-    if not isinstance(pin_factory, MockFactory):
-        return MCP3008(channel=channel, pin_factory=pin_factory)
-    _scope_spi_sharing_to_each_factory()
-    previous = Device.pin_factory
-    Device.pin_factory = previous or pin_factory
-    try:
-        return MCP3008(channel=channel, clock_pin=11, mosi_pin=10, miso_pin=9, select_pin=8, pin_factory=pin_factory)
-    finally:
-        Device.pin_factory = previous
+    return MCP3008(channel=channel, pin_factory=pin_factory)

@@ -14,7 +14,6 @@ power cut); a *fail-safe* strike or maglock unlocks when unpowered (fire egress)
 from __future__ import annotations
 
 import threading
-from typing import Callable
 
 from gpiozero import OutputDevice
 
@@ -37,7 +36,6 @@ class DoorStrike:
         self.max_unlock_s = max_unlock_s
         self.clock = clock or Clock()
         self.released = False
-        self.when_locked: Callable[[], None] | None = None
         self._timer: threading.Timer | None = None
         self._mutex = threading.Lock()
         self._relay = OutputDevice(pin, active_high=active_high, initial_value=self._energized(False),
@@ -49,10 +47,6 @@ class DoorStrike:
     @property
     def is_unlocked(self) -> bool:
         return bool(self._relay.value) == self._energized(True)
-
-    @property
-    def relay(self) -> OutputDevice:
-        return self._relay
 
     def unlock(self, seconds: float) -> float:
         """Unlock now and relock after ``seconds`` (capped); return the duration used."""
@@ -81,10 +75,7 @@ class DoorStrike:
                 self._timer.cancel()
                 self._timer = None
             self.released = False
-            was = self.is_unlocked
             self._relay.value = self._energized(False)
-        if was and self.when_locked:
-            self.when_locked()
 
     def release(self) -> None:
         """Unlock until ``lock()``: fire alarm or staff ``release`` command."""

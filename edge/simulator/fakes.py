@@ -1,16 +1,15 @@
 """Byte- and bit-level stand-ins for the buses a room node reads (the hardware seam).
 
 ``FakeMhz19Port`` answers the MH-Z19B's read command on a fake serial port with real
-frames (or with none, a bad checksum, garbage); ``FakeSht31Bus`` is an I²C bus with an SHT31 on it; ``MockMcp3008`` is a gpiozero
-``MockSPIDevice`` that answers the MCP3008's SPI conversation on mock pins, so the real
-``gpiozero.MCP3008`` code runs. The simulator and the tests use both.
+frames (or with none, a bad checksum, garbage); ``FakeSht31Bus`` is an I²C bus with an
+SHT31 on it; ``FakeAdcChannel`` is an MCP3008 channel at the ``AdcChannel`` seam. The
+simulator and the tests use them. (gpiozero's own ``MCP3008`` code on mock SPI pins is
+tested in ``tests/edge/test_sensors.py``.)
 """
 
 from __future__ import annotations
 
 from typing import Callable
-
-from gpiozero.pins.mock import MockSPIDevice
 
 from ..devices.mhz19 import READ_CO2, checksum
 from ..devices.sht31 import crc8
@@ -51,35 +50,18 @@ class FakeMhz19Port:
         pass
 
 
-class MockMcp3008(MockSPIDevice):
-    """The slave side of an MCP3008 on mock SPI pins: ``channels[i]`` are volts."""
+class FakeAdcChannel:
+    """An ADC channel (:class:`edge.devices.analog.AdcChannel`): ``value`` from a callable, 0.0–1.0."""
 
-    def __init__(self, clock_pin=11, mosi_pin=10, miso_pin=9, select_pin=8, *, vref: float = 3.3, pin_factory=None):
-        super().__init__(clock_pin, mosi_pin, miso_pin, select_pin, pin_factory=pin_factory)
-        self.vref = vref
-        self.channels: list[float | Callable[[], float]] = [0.0] * 8
-        self.state = "idle"
+    def __init__(self, fraction: Callable[[], float]):
+        self.fraction = fraction
 
-    def on_start(self) -> None:
-        super().on_start()
-        self.state = "idle"
+    @property
+    def value(self) -> float:
+        return max(0.0, min(1.0, float(self.fraction())))
 
-    def on_bit(self) -> None:
-        if self.state == "idle":  # waiting for the start bit
-            if self.rx_buf[-1]:
-                self.state, self.rx_buf = "mode", []
-        elif self.state == "mode":  # single-ended (1) or differential (0)
-            self.state, self.rx_buf = ("single" if self.rx_buf[-1] else "diff"), []
-        elif self.state in ("single", "diff"):
-            if len(self.rx_buf) == 3:
-                channel = self.rx_word()
-                raw = self.channels[channel]
-                volts = raw() if callable(raw) else raw
-                code = int(max(0.0, min(self.vref, volts)) / self.vref * 1023)
-                self.tx_word(code, 12)  # null bit + 10 bits, sent on the following clocks
-                self.state = "result"
-        elif self.state == "result" and not self.tx_buf:
-            self.state, self.rx_buf = "idle", []
+    def close(self) -> None:
+        pass
 
 
 class FakeSht31Bus:
@@ -114,3 +96,19 @@ class FakeSht31Bus:
             raise OSError(errno.EREMOTEIO, os.strerror(errno.EREMOTEIO))
         out, self._pending = self._pending[:size], self._pending[size:]
         return out
+
+
+def ct_clamp_signal(amps: Callable[[], float], *, amps_per_volt: float = 30.0, vref: float = 3.3,
+                    steps_per_cycle: int = 32) -> Callable[[], float]:
+    """What a CT clamp biased at mid-reference shows an ADC: a mains sine of ``amps()`` RMS,
+    sampled ``steps_per_cycle`` times a cycle (for :class:`FakeAdcChannel`)."""
+    import math
+
+    phase = [0]
+
+    def fraction() -> float:
+        phase[0] = (phase[0] + 1) % steps_per_cycle
+        peak = amps() / amps_per_volt * math.sqrt(2) / vref
+        return 0.5 + peak * math.sin(2 * math.pi * phase[0] / steps_per_cycle)
+
+    return fraction

@@ -7,12 +7,20 @@ and going, an evening event in the venue). CO2 follows a mass balance per space:
 
 with G ≈ 0.018 m³/h of CO2 per seated adult, V the volume and ACH the air changes per
 hour from the inventory. PIR detection is probabilistic: people sitting still are missed.
+
+A world can also be given what a real room does over weeks (``edge.simulator.recording``
+builds such worlds): an outdoor CO2 level that drifts, a ventilation schedule (the air
+handling slows at night), a cloud cover, the sun falling on the light sensor, and lamps
+left on after everyone has gone. Left at their defaults, the outdoor level, ventilation
+and light are the fixed ones above.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -41,17 +49,32 @@ class SpaceWorld:
     co2_ppm: float = CO2_OUTDOOR_PPM + 30
     temperature_c: float = 19.5
     humidity_pct: float = 45.0
+    outdoor_ppm: Callable[[datetime], float] = lambda now: CO2_OUTDOOR_PPM
+    ventilation_ach: Callable[[datetime], float] | None = None  # None: the inventory's, always
+    sky: Callable[[datetime], float] = lambda now: 1.0  # share of clear-sky daylight reaching the room
+    sun_lux: Callable[[datetime], float] = lambda now: 0.0  # direct sun on the sensor
+    daylight_lux: float = 350.0
+    lamp_lux: float = 300.0
+    lamps_left_on: list[tuple[datetime, datetime]] = field(default_factory=list)
+    _timeline: tuple[int, list[datetime], list[int]] = field(default=(-1, [], []), init=False, repr=False)
 
     def people(self, now: datetime) -> int:
-        return sum(v.people for v in self.visits if v.start <= now < v.end)
+        if self._timeline[0] != len(self.visits):
+            self._timeline = (len(self.visits), *_timeline(self.visits))
+        _, at, count = self._timeline
+        k = bisect.bisect_right(at, now)
+        return count[k - 1] if k else 0
 
     def step(self, now: datetime, dt_s: float) -> None:
         n = self.people(now)
         volume = self.space.volume_m3
         hours = dt_s / 3600.0
+        outdoor = self.outdoor_ppm(now)
+        ach = self.ventilation_ach(now) if self.ventilation_ach else self.space.ventilation_ach
         gain = n * CO2_PER_PERSON_M3_H / volume * 1e6
-        loss = self.space.ventilation_ach * (self.co2_ppm - CO2_OUTDOOR_PPM)
-        self.co2_ppm = max(CO2_OUTDOOR_PPM, self.co2_ppm + (gain - loss) * hours)
+        # exact decay over the step, so a long step (a recording's 60 s) stays stable
+        settled = outdoor + gain / ach
+        self.co2_ppm = max(outdoor, settled + (self.co2_ppm - settled) * math.exp(-ach * hours))
         target_t = 19.5 + min(4.0, n * 80.0 / volume)  # ~80 W sensible heat per person
         self.temperature_c += (target_t - self.temperature_c) * min(1.0, hours * 2)
         target_h = 42.0 + min(15.0, n * 40.0 / volume)
@@ -60,9 +83,25 @@ class SpaceWorld:
     def light_lux(self, now: datetime) -> float:
         local = now.astimezone(ZoneInfo(self.site.timezone))
         hour = local.hour + local.minute / 60
-        daylight = max(0.0, math.sin(math.pi * (hour - 7.5) / 11.0)) * 350.0
-        lamps = 300.0 if self.people(now) > 0 else 0.0
-        return round(daylight + lamps, 1)
+        daylight = max(0.0, math.sin(math.pi * (hour - 7.5) / 11.0)) * self.daylight_lux * self.sky(now)
+        return round(daylight + self.sun_lux(now) + (self.lamp_lux if self.lamps_on(now) else 0.0), 1)
+
+    def lamps_on(self, now: datetime) -> bool:
+        return self.people(now) > 0 or any(a <= now < b for a, b in self.lamps_left_on)
+
+
+def _timeline(visits: list[Visit]) -> tuple[list[datetime], list[int]]:
+    """The people count as a step function: the times it changes and the count from each."""
+    changes: dict[datetime, int] = {}
+    for v in visits:
+        changes[v.start] = changes.get(v.start, 0) + v.people
+        changes[v.end] = changes.get(v.end, 0) - v.people
+    at, count, n = [], [], 0
+    for t in sorted(changes):
+        n += changes[t]
+        at.append(t)
+        count.append(n)
+    return at, count
 
 
 def _local(day: date, hhmm: time, tz: ZoneInfo) -> datetime:

@@ -1,19 +1,19 @@
 """Who may do what on the broker: one user per node and per service, deny by default.
 
-Rules are generated from the inventory, never written by hand. Every rule names a
-contract channel (``station.contract.topics``), so a topic outside the contract is
-refused to everyone. Roles:
+Every rule is generated from the contract's channel table
+(:data:`station.contract.topics.CHANNELS`): an account of a role may write a channel
+when the role is one of its ``senders`` and read it when it is one of its
+``receivers`` — the table the code subscribes and publishes with, so the two cannot
+drift (``tests/broker/test_channels.py`` proves it against a real Mosquitto). A topic
+outside the contract is refused to everyone. Scopes:
 
-- **node** (username = client id = node id): writes its own ``nodes/<node>/status``,
-  ``telemetry`` and ``events`` on its site; reads the ``grants`` and ``command`` of the
-  doors it serves, nothing else.
-- **collector**: reads every node's status, telemetry and events; writes (and reads
-  back) room occupancy.
-- **api**: writes door grants and commands and room availability (and reads them
-  back); reads node status and events and room occupancy.
-- **dashboard**: reads room occupancy and availability; writes nothing.
-- **bridge** (one per mini-station / bus broker): writes that site's node topics and
-  reads that site's door and room topics, on the central broker only.
+- **node** (username = client id = node id): only its own ``nodes/<node>/…`` on its
+  site, the ``doors/<door>/…`` of the doors it serves and the ``machines/<machine>/…``
+  of the machines it powers.
+- **collector**, **api**, **dashboard**: every site and id of the channels of their role.
+- **bridge** (one per mini-station / bus broker, on the central broker only): that
+  site's topics of every channel its nodes send (written up) and of every channel a
+  role living at the site — its nodes, its boards — receives (read down).
 
     users = central_users(inventory)
     text = render_acl(users)
@@ -23,13 +23,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from station.contract.topics import CHANNEL_BY_KEY, ROOT
+from paho.mqtt.client import topic_matches_sub
+
+from station.contract.topics import CHANNEL_BY_KEY, CHANNELS, ROOT, Channel, Role
 from station.inventory import Inventory, Node, Site, SiteKind
 
-NODE_CHANNELS = ("status", "telemetry", "events")
-DOOR_CHANNELS = ("grants", "command")
-ROOM_CHANNELS = ("occupancy", "availability")
-SERVICE_ROLES = ("collector", "api", "dashboard")
+SERVICE_ROLES = (Role.collector.value, Role.api.value, Role.dashboard.value)
+#: Roles that live at a site, behind its bridge: what they receive is carried down to it.
+SITE_ROLES = (Role.node, Role.dashboard)
+
+
+def access_of(senders: bool, receivers: bool) -> str | None:
+    """The ACL access for a role that sends and/or receives a channel."""
+    return "readwrite" if senders and receivers else "write" if senders else "read" if receivers else None
+
+
+def role_access(role: Role, channel: Channel) -> str | None:
+    return access_of(role in channel.senders, role in channel.receivers)
+
+
+def bridge_channels() -> tuple[list[Channel], list[Channel]]:
+    """(channels a site's bridge carries up, channels it carries down)."""
+    up = [c for c in CHANNELS if Role.node in c.senders]
+    down = [c for c in CHANNELS if any(r in c.receivers for r in SITE_ROLES)]
+    return up, down
 
 
 @dataclass(frozen=True)
@@ -40,6 +57,8 @@ class Rule:
     def __post_init__(self) -> None:
         if self.access not in ("read", "write", "readwrite"):
             raise ValueError(f"unknown access {self.access!r}")
+        if self.topic.startswith("$"):  # $share/…, $SYS/…: never granted (see station/partition.py)
+            raise ValueError(f"{self.topic!r}: no rule may name a $ topic")
 
     def allows(self, access: str, topic: str) -> bool:
         return (self.access == "readwrite" or self.access == access) and topic_matches(self.topic, topic)
@@ -60,14 +79,8 @@ class BrokerUser:
 
 
 def topic_matches(pattern: str, topic: str) -> bool:
-    """MQTT filter matching (``+`` one level, ``#`` the rest)."""
-    p, t = pattern.split("/"), topic.split("/")
-    for i, part in enumerate(p):
-        if part == "#":
-            return True
-        if i >= len(t) or (part != "+" and part != t[i]):
-            return False
-    return len(p) == len(t)
+    """MQTT filter matching (``+`` one level, ``#`` the rest), as paho (and the broker) match."""
+    return topic_matches_sub(pattern, topic)
 
 
 def _topic(site: str, scope: str, ident: str, channel: str) -> str:
@@ -76,26 +89,20 @@ def _topic(site: str, scope: str, ident: str, channel: str) -> str:
 
 
 def node_user(site: Site, node: Node) -> BrokerUser:
-    rules = [Rule("write", _topic(site.id, "nodes", node.id, ch)) for ch in NODE_CHANNELS]
-    rules += [Rule("read", _topic(site.id, "doors", door, ch)) for door in node.doors for ch in DOOR_CHANNELS]
-    return BrokerUser(node.id, "node", site.id, tuple(rules), tuple(node.doors))
+    """A node's account: its own node topics, its own doors' and machines' topics, on its own site."""
+    own = {"nodes": [node.id], "doors": list(node.doors), "rooms": [], "machines": list(node.machines)}
+    rules = [Rule(access, _topic(site.id, scope, ident, ch.name))
+             for scope in own for ident in own[scope]
+             for ch in CHANNELS if ch.scope == scope and (access := role_access(Role.node, ch))]
+    return BrokerUser(node.id, Role.node.value, site.id, tuple(rules), tuple(node.doors))
 
 
 def service_user(role: str, username: str | None = None) -> BrokerUser:
-    every = "+"
-    if role == "collector":
-        rules = [Rule("read", _topic(every, "nodes", "+", ch)) for ch in NODE_CHANNELS]
-        rules += [Rule("readwrite", _topic(every, "rooms", "+", "occupancy"))]
-    elif role == "api":
-        rules = [Rule("readwrite", _topic(every, "doors", "+", ch)) for ch in DOOR_CHANNELS]
-        rules += [Rule("readwrite", _topic(every, "rooms", "+", "availability")),
-                  Rule("read", _topic(every, "rooms", "+", "occupancy")),
-                  Rule("read", _topic(every, "nodes", "+", "status")),
-                  Rule("read", _topic(every, "nodes", "+", "events"))]
-    elif role == "dashboard":
-        rules = [Rule("read", _topic(every, "rooms", "+", ch)) for ch in ROOM_CHANNELS]
-    else:
+    """A service's account: its role's channels, every site and id."""
+    if role not in SERVICE_ROLES:
         raise ValueError(f"unknown service role {role!r}")
+    rules = [Rule(access, _topic("+", ch.scope, "+", ch.name))
+             for ch in CHANNELS if (access := role_access(Role(role), ch))]
     return BrokerUser(username or role, role, None, tuple(rules))
 
 
@@ -105,9 +112,9 @@ def bridge_username(site_id: str) -> str:
 
 def bridge_user(site: Site) -> BrokerUser:
     """The central broker's account for a site broker's bridge."""
-    rules = [Rule("write", _topic(site.id, "nodes", "+", ch)) for ch in NODE_CHANNELS]
-    rules += [Rule("read", _topic(site.id, "doors", "+", ch)) for ch in DOOR_CHANNELS]
-    rules += [Rule("read", _topic(site.id, "rooms", "+", ch)) for ch in ROOM_CHANNELS]
+    up, down = bridge_channels()
+    rules = [Rule(access, _topic(site.id, ch.scope, "+", ch.name))
+             for ch in CHANNELS if (access := access_of(ch in up, ch in down))]
     return BrokerUser(bridge_username(site.id), "bridge", site.id, tuple(rules))
 
 
@@ -116,16 +123,25 @@ def bridged_sites(inventory: Inventory) -> list[Site]:
     return [s for s in inventory.sites if s.kind in (SiteKind.mini, SiteKind.mobile)]
 
 
-def central_users(inventory: Inventory, collectors: int = 1) -> list[BrokerUser]:
+def instance_names(role: str, count: int) -> list[str]:
+    """Account names of ``count`` instances of a service: ``[role]`` for one (the
+    single-instance deployment keeps its account), ``role-1`` … ``role-N`` for more."""
+    if count < 1:
+        raise ValueError(f"{role}: at least one instance")
+    return [role] if count == 1 else [f"{role}-{i}" for i in range(1, count + 1)]
+
+
+def central_users(inventory: Inventory, collectors: int = 1, apis: int = 1) -> list[BrokerUser]:
     """Accounts on the central broker: main-site nodes, services, and one bridge per site broker.
 
-    ``collectors`` > 1 adds ``collector-2`` … for collectors sharing the load (MQTT v5
-    shared subscriptions): the client id is the username, so each instance needs its own.
+    ``collectors`` / ``apis`` > 1 give one account per instance (``collector-1`` …,
+    ``api-1`` …): the broker forces client id = username, so two processes on one account
+    take over each other's session, and each instance needs its own persistent session.
     """
     bridged = {s.id for s in bridged_sites(inventory)}
     users = [node_user(site, node) for site, node in inventory.nodes() if site.id not in bridged]
-    users += [service_user(role) for role in SERVICE_ROLES]
-    users += [service_user("collector", f"collector-{i}") for i in range(2, collectors + 1)]
+    counts = {Role.collector.value: collectors, Role.api.value: apis, Role.dashboard.value: 1}
+    users += [service_user(role, name) for role in SERVICE_ROLES for name in instance_names(role, counts[role])]
     users += [bridge_user(site) for site in bridged_sites(inventory)]
     return users
 

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from station.contract.topics import ROOT
+from station.contract.topics import CHANNELS, ROOT, Role
 
 from .acl import BrokerUser, Rule, topic_matches
 from .probe import Answer, Probe
@@ -166,8 +166,11 @@ def run_check(cfg: CheckConfig, *, only: set[str] | None = None, timeout: float 
 def _publish_markers(cfg: CheckConfig, timeout: float) -> int:
     """Allowed users publish non-retained markers on the reserved ids; return how many arrived at the broker."""
     sent = 0
-    for roles, channels in ((("api",), ("doors/{}/grants", "doors/{}/command", "rooms/{}/availability")),
-                            (("collector",), ("rooms/{}/occupancy",))):
+    # Markers on every channel a service sends (from the contract's table); node channels
+    # cannot be marked without a node's own id, and are checked by the nodes' attempts.
+    services = sorted({r.value for c in CHANNELS for r in c.senders if r is not Role.node})
+    for role in services:
+        roles, channels = (role,), [f"{c.scope}/{{}}/{c.name}" for c in CHANNELS if Role(role) in c.senders]
         user = _marker_publisher(cfg, roles)
         if user is None or user.username not in cfg.passwords:
             continue

@@ -42,8 +42,11 @@ def gen(inventory: Path = InventoryOpt,
                                                  help="Also listen without TLS on this port, for the collector "
                                                       "and the API on the same host."),
         local_bind: str = typer.Option("127.0.0.1", "--local-bind", help="Address of the --local-port listener."),
-        collectors: int = typer.Option(1, "--collectors", min=1,
-                                       help="Collector accounts (collector, collector-2, …) for shared load."),
+        collectors: int = typer.Option(1, "--collector-instances", "--collectors", min=1,
+                                       help="Collector instances: one account, session and site partition "
+                                            "each (collector-1 … collector-M; one: `collector`)."),
+        apis: int = typer.Option(1, "--api-instances", min=1,
+                                 help="API instances: one account and session each (api-1 … api-N; one: `api`)."),
         rotate: bool = typer.Option(False, "--rotate", help="Issue new passwords for every account.")) -> None:
     """Write mosquitto.conf, passwd, acl, credentials.json and one bridged config per site broker."""
     from .gen import GenError, GenOptions, generate
@@ -53,7 +56,7 @@ def gen(inventory: Path = InventoryOpt,
                          central_host=central_host, site_port=site_port, site_bind=site_bind,
                          site_tls=site_tls, site_host=site_host,
                          broker_user=broker_user, local_port=local_port, local_bind=local_bind,
-                         collectors=collectors)
+                         collectors=collectors, apis=apis)
     try:
         result = generate(inv, out, options)
     except GenError as exc:

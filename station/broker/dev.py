@@ -70,8 +70,10 @@ def start_mosquitto(config: Path, log_path: Path, host: str, port: int, timeout:
     """Start ``mosquitto -c config`` logging to ``log_path``; return once it listens on host:port."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as logfile:
+        # A session of its own: a Ctrl-C at the terminal reaches the clients, which stop
+        # first, not the broker under them.
         proc = subprocess.Popen([mosquitto_binary(), "-c", str(config)], stdout=logfile,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_for_port(host, port, timeout, proc)
     except BrokerError as exc:

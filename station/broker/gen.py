@@ -28,7 +28,7 @@ from station.inventory import Inventory
 from .acl import BrokerUser, bridge_username, bridged_sites, central_users, render_acl, site_users
 from .certs import TlsFiles, ensure_dev_tls, issue_server_cert
 from .passwords import new_password, write_password_file, write_secret
-from .templates import BridgeSettings, central_conf, site_conf
+from .templates import CENTRAL_LIMITS, BridgeSettings, Limits, central_conf, site_conf
 
 BROKER_USER = "mosquitto"
 
@@ -53,7 +53,8 @@ class GenOptions:
     bridge_restart: tuple[int, int] = (2, 30)
     local_port: int | None = None  # a second, plain listener for services on the same host
     local_bind: str = "127.0.0.1"
-    collectors: int = 1  # collector accounts: collector, collector-2, ...
+    collectors: int = 1  # collector instances: `collector`, or collector-1 … collector-M
+    apis: int = 1  # API instances: `api`, or api-1 … api-N
 
     @property
     def central_port(self) -> int:
@@ -77,6 +78,14 @@ class GenResult:
     @property
     def config(self) -> Path:
         return self.out / "mosquitto.conf"
+
+
+def central_limits(accounts: int) -> Limits:
+    """The central broker's limits for this many accounts: room for every one of them
+    connected at once, twice over (reconnects overlap), never below the default."""
+    from dataclasses import replace
+
+    return replace(CENTRAL_LIMITS, max_connections=max(CENTRAL_LIMITS.max_connections, 2 * accounts))
 
 
 def load_credentials(path: Path) -> dict[str, str]:
@@ -139,21 +148,34 @@ def _site_certificate(tls: TlsFiles, sdir: Path, site_id: str, options: GenOptio
     return sdir / "central-ca.crt", cert, key
 
 
+def _partitions(users: list[BrokerUser]) -> dict[str, str]:
+    """Collector account → its ``k/M`` partition of the sites, when there are several."""
+    collectors = [u.username for u in users if u.role == "collector"]
+    if len(collectors) < 2:
+        return {}
+    return {name: f"{i}/{len(collectors)}" for i, name in enumerate(collectors, start=1)}
+
+
 def write_env_files(directory: Path, users: list[BrokerUser], credentials: dict[str, str]) -> None:
-    """One ``KEY=value`` file per account that connects as a client (bridges use their site config)."""
+    """One ``KEY=value`` file per account that connects as a client (bridges use their site config).
+
+    Services get their client id (= username: their own persistent session); each of
+    several collectors its partition of the sites (``STATION_PARTITION=k/M``)."""
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     wanted = {f"{u.username}.env" for u in users if u.role != "bridge"}
     for old in directory.glob("*.env"):
         if old.name not in wanted:
             old.unlink()
+    partitions = _partitions(users)
     for u in users:
         if u.role == "bridge":
             continue
         client_id = f"STATION_MQTT_CLIENT_ID={u.username}\n" if u.role in ("collector", "api") else ""
+        partition = f"STATION_PARTITION={partitions[u.username]}\n" if u.username in partitions else ""
         write_secret(directory / f"{u.username}.env",
                      f"STATION_MQTT_USERNAME={u.username}\nSTATION_MQTT_PASSWORD={credentials[u.username]}\n"
-                     + client_id)
+                     + client_id + partition)
 
 
 def generate(inventory: Inventory, out: Path, options: GenOptions | None = None) -> GenResult:
@@ -164,7 +186,7 @@ def generate(inventory: Inventory, out: Path, options: GenOptions | None = None)
     cred_path = out / "credentials.json"
     previous = {} if options.rotate else load_credentials(cred_path)
 
-    central = central_users(inventory, options.collectors)
+    central = central_users(inventory, options.collectors, options.apis)
     sites = bridged_sites(inventory)
     everyone = central + [u for s in sites for u in site_users(s)]
     credentials = {u.username: previous.get(u.username) or new_password() for u in everyone}
@@ -185,7 +207,8 @@ def generate(inventory: Inventory, out: Path, options: GenOptions | None = None)
     (out / "mosquitto.conf").write_text(central_conf(
         port=options.central_port, bind=options.bind, passwd=passwd, acl=acl, data=data,
         user=options.broker_user, tls=(tls.ca, tls.cert, tls.key) if tls else None,
-        local=(options.local_port, options.local_bind) if options.local_port else None))
+        local=(options.local_port, options.local_bind) if options.local_port else None,
+        limits=central_limits(len(central))))
     write_env_files(out / "env", everyone, credentials)
 
     result = GenResult(out, credentials, central, kept=kept, created=len(everyone) - kept, tls=tls)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .acl import DOOR_CHANNELS, NODE_CHANNELS, ROOM_CHANNELS
+from .acl import bridge_channels
 from station.contract.topics import ROOT
 
 
@@ -135,9 +135,9 @@ def bridge_lines(b: BridgeSettings) -> list[str]:
     if b.ca:
         lines += [f"bridge_cafile {b.ca}", "bridge_insecure false", "bridge_tls_version tlsv1.2"]
     base = f"{ROOT}/{b.site}"
-    lines += [f"topic {base}/nodes/+/{ch} out 1" for ch in NODE_CHANNELS]
-    lines += [f"topic {base}/doors/+/{ch} in 1" for ch in DOOR_CHANNELS]
-    lines += [f"topic {base}/rooms/+/{ch} in 1" for ch in ROOM_CHANNELS]
+    up, down = bridge_channels()  # from the contract's table, as the bridge account's ACL
+    lines += [f"topic {base}/{ch.scope}/+/{ch.name} out 1" for ch in up]
+    lines += [f"topic {base}/{ch.scope}/+/{ch.name} in 1" for ch in down]
     return lines
 
 

@@ -1,6 +1,6 @@
-"""The four boards facility staff use, each panel answering one question.
+"""The five boards facility staff use, each panel answering one question.
 
-Every query reads only what the collector writes (``collector/schema.py``); a test
+Every query reads only what the collector writes (``station/history/schema.py``); a test
 checks each measurement, field and tag used here against that schema, and runs every
 query on a real InfluxDB loaded with a simulated day.
 """
@@ -121,7 +121,26 @@ def fleet() -> dict[str, Any]:
     ], [SITE_VARIABLE], refresh="1m", tags=("fleet",))
 
 
-BOARDS = {"overview": building_overview, "space": space_detail, "access": access_security, "fleet": fleet}
+def machines() -> dict[str, Any]:
+    """Fab-lab machines (issue 15): the nodes' ``machine_off`` events carry the relay's on-time."""
+    on_time = f'"kind" = \'machine_off\' AND {T}'
+    return dashboard("la-station-machines", "La Station — fab-lab machines",
+                     "Machine utilisation (hours of power per machine per day, by site), faults and refusals.", [
+        panel("timeseries", "Machine hours per day", "How many hours was each machine powered, day by day?",
+              [target(f'SELECT sum("duration_s") / 3600 FROM "event" WHERE {SITE_FILTER} AND {on_time} '
+                      'GROUP BY time(1d), "machine" fill(0)', alias="$tag_machine")], unit="h", w=24,
+              options={"drawStyle": "bars"}),
+        panel("table", "Machine hours by site", "Over the period, how many hours per machine, on every site?",
+              [target(f'SELECT sum("duration_s") / 3600 AS "hours", count("count") AS "sessions" FROM "event" '
+                      f'WHERE {on_time} GROUP BY "site", "machine"', fmt="table")], w=12),
+        panel("table", "Safety cuts and faults", "Which machines had an E-stop or lost their extraction?",
+              [target(f'SELECT count("count") FROM "event" WHERE {SITE_FILTER} AND "kind" = \'machine_fault\' '
+                      f'AND {T} GROUP BY "machine", "reason"', fmt="table")], w=12),
+    ], [SITE_VARIABLE], tags=("machines",))
+
+
+BOARDS = {"overview": building_overview, "space": space_detail, "access": access_security, "fleet": fleet,
+          "machines": machines}
 
 
 def all_boards() -> dict[str, dict[str, Any]]:

@@ -8,12 +8,23 @@ from __future__ import annotations
 
 import re
 from datetime import time
+from functools import cached_property, lru_cache
+from zoneinfo import ZoneInfo
 from enum import Enum
-from typing import Annotated
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+from station.ids import Ident  # identifiers: one rule (station/ids.py)
+
+from .machines import Machine
+
+
+@lru_cache(maxsize=None)
+def zone(name: str) -> ZoneInfo:
+    """A time zone by name, built once."""
+    return ZoneInfo(name)
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -44,6 +55,7 @@ class LockType(str, Enum):
 class NodeProfile(str, Enum):
     door_node = "door_node"
     room_node = "room_node"
+    machine_node = "machine_node"
 
 
 class Interval(Strict):
@@ -105,6 +117,9 @@ class Space(Strict):
     volume_m3: float = Field(gt=0, le=50000)
     ventilation_ach: float = Field(default=2.0, gt=0, le=30, description="Air changes per hour.")
     bookable: bool = True
+    booking: Literal["room", "seat"] = Field(
+        default="room", description="room: one booking holds the whole space; seat: bookings share it up to its "
+                                    "capacity (coworking desks).")
     max_booking_minutes: int = Field(default=240, ge=15, le=24 * 60)
     opening_hours: OpeningHours | None = Field(default=None, description="Overrides the site's hours.")
     floor: int = 0
@@ -124,6 +139,7 @@ class Node(Strict):
     profile: NodeProfile
     doors: list[Ident] = Field(default_factory=list)
     space: Ident | None = Field(default=None, description="The space a room node measures.")
+    machines: list[Ident] = Field(default_factory=list, description="The machine a machine node powers.")
     location: str = ""
 
 
@@ -137,6 +153,7 @@ class Site(Strict):
     spaces: list[Space] = Field(min_length=1)
     doors: list[Door] = Field(default_factory=list)
     nodes: list[Node] = Field(default_factory=list)
+    machines: list[Machine] = Field(default_factory=list, description="Fab-lab machines (station/inventory/machines.py).")
 
     @field_validator("timezone")
     @classmethod
@@ -153,43 +170,71 @@ class Site(Strict):
 class Inventory(Strict):
     sites: list[Site] = Field(min_length=1)
 
-    # -- lookups ------------------------------------------------------------------------
+    # -- lookups (indexed once: thousands of spaces are looked up per request) ----------
+    @cached_property
+    def _index(self) -> dict[str, dict[str, tuple]]:
+        index: dict[str, dict[str, tuple]] = {"site": {}, "space": {}, "door": {}, "node": {}, "machine": {}}
+        for site in self.sites:
+            index["site"][site.id] = (site,)
+            index["space"].update({s.id: (site, s) for s in site.spaces})
+            index["door"].update({d.id: (site, d) for d in site.doors})
+            index["node"].update({n.id: (site, n) for n in site.nodes})
+            index["machine"].update({m.id: (site, m) for m in site.machines})
+        return index
+
+    def _find(self, kind: str, ident: str) -> tuple:
+        found = self._index[kind].get(ident)
+        if found is None:
+            raise KeyError(f"no {kind} {ident!r} in the inventory")
+        return found
+
     def site(self, site_id: str) -> Site:
-        for s in self.sites:
-            if s.id == site_id:
-                return s
-        raise KeyError(f"no site {site_id!r} in the inventory")
+        return self._find("site", site_id)[0]
 
     def spaces(self) -> list[tuple[Site, Space]]:
         return [(site, space) for site in self.sites for space in site.spaces]
 
     def space(self, space_id: str) -> tuple[Site, Space]:
-        for site, space in self.spaces():
-            if space.id == space_id:
-                return site, space
-        raise KeyError(f"no space {space_id!r} in the inventory")
+        return self._find("space", space_id)
 
     def doors(self) -> list[tuple[Site, Door]]:
         return [(site, door) for site in self.sites for door in site.doors]
 
     def door(self, door_id: str) -> tuple[Site, Door]:
-        for site, door in self.doors():
-            if door.id == door_id:
-                return site, door
-        raise KeyError(f"no door {door_id!r} in the inventory")
+        return self._find("door", door_id)
+
+    def doors_of(self, space_id: str) -> list[Door]:
+        site, _ = self.space(space_id)
+        return [d for d in site.doors if d.space == space_id]
 
     def nodes(self) -> list[tuple[Site, Node]]:
         return [(site, node) for site in self.sites for node in site.nodes]
 
     def node(self, node_id: str) -> tuple[Site, Node]:
-        for site, node in self.nodes():
-            if node.id == node_id:
-                return site, node
-        raise KeyError(f"no node {node_id!r} in the inventory")
+        return self._find("node", node_id)
+
+    def machines(self) -> list[tuple[Site, Machine]]:
+        return [(site, machine) for site in self.sites for machine in site.machines]
+
+    def machine(self, machine_id: str) -> tuple[Site, Machine]:
+        return self._find("machine", machine_id)
+
+    def machines_of(self, space_id: str) -> list[Machine]:
+        site, _ = self.space(space_id)
+        return [m for m in site.machines if m.space == space_id]
+
+    def machine_node(self, machine_id: str) -> Node | None:
+        """The node that powers a machine (None when no node serves it)."""
+        site, _ = self.machine(machine_id)
+        return next((n for n in site.nodes if machine_id in n.machines), None)
 
     def opening_hours(self, space_id: str) -> OpeningHours:
         site, space = self.space(space_id)
         return space.opening_hours or site.opening_hours
+
+    def timezone(self, space_id: str) -> ZoneInfo:
+        """The time zone a space's opening hours are written in (its site's)."""
+        return zone(self.space(space_id)[0].timezone)
 
     def node_spaces(self, node_id: str) -> set[str]:
         """Spaces a node observes: its own space and the spaces behind its doors."""
@@ -197,4 +242,6 @@ class Inventory(Strict):
         spaces = {node.space} if node.space else set()
         door_space = {d.id: d.space for d in site.doors}
         spaces.update(door_space[d] for d in node.doors if d in door_space)
+        machine_space = {m.id: m.space for m in site.machines}
+        spaces.update(machine_space[m] for m in node.machines if m in machine_space)
         return spaces

@@ -1,69 +1,31 @@
 """API fixtures: the app on SQLite and on a real PostgreSQL, a hand-driven clock, members.
 
-``api`` builds the app without MQTT or sweeper (tests call ``station.sweep()``);
+``app`` builds the app without MQTT or sweeper (tests call ``runtime.sweeper.sweep()``);
 ``live_api`` (in test_mqtt.py) runs it against the real Mosquitto.
 """
 
 from __future__ import annotations
 
 import secrets
-import threading
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from api.app import create_app
 from api.settings import ApiSettings
-from station.clock import Clock
+from tests.utils.clocks import WEDNESDAY_10H, ManualClock
+from station.settings import MqttSettings
 
-#: A Wednesday, 10:00 in Saint-Omer (CEST): La Station is open 08:00-20:00.
-WEDNESDAY_10H = datetime(2026, 6, 10, 8, 0, tzinfo=timezone.utc)
 ADMIN = ("admin@la-station.test", "admin-password-123")
-
-
-class ManualClock(Clock):
-    """A clock the test moves by hand."""
-
-    def __init__(self, start: datetime = WEDNESDAY_10H):
-        self._now = start
-        self._lock = threading.Lock()
-
-    def now(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def advance(self, **delta) -> datetime:
-        with self._lock:
-            self._now += timedelta(**delta)
-            return self._now
 
 
 @pytest.fixture()
 def clock() -> ManualClock:
     return ManualClock()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path):
-    """A fresh, empty database per test: a SQLite file, or a new database on the test PostgreSQL."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'api.db'}"
-        return
-    server = request.getfixturevalue("postgres")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server.url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.url.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +36,7 @@ def signing_pem() -> str:
 
 @pytest.fixture()
 def settings(database_url, signing_pem) -> ApiSettings:
-    return ApiSettings(environment="production", database_url=database_url, mqtt_enabled=False,
+    return ApiSettings(environment="production", database_url=database_url, mqtt=MqttSettings(enabled=False),
                        signing_key=signing_pem, site_key=secrets.token_hex(32),
                        admin_email=ADMIN[0], admin_password=ADMIN[1])
 
@@ -133,10 +95,32 @@ def people(client) -> People:
 
 
 @pytest.fixture()
-def station(app):
-    return app.state.station
+def runtime(app):
+    return app.state.runtime
 
 
 def at(hour: int, minute: int = 0, day: datetime = WEDNESDAY_10H) -> str:
     """An ISO time on the test day, Saint-Omer local time (CEST, UTC+2)."""
     return day.replace(hour=hour - 2, minute=minute).isoformat()
+
+
+@pytest.fixture()
+def live(settings, clock, broker):
+    """The app with its background parts, on a real Mosquitto (``broker``): (app, client)."""
+    from tests.conftest import wait_until
+
+    settings = settings.model_copy(update={"mqtt": MqttSettings(port=broker.port,
+                                                                client_id=f"api-{secrets.token_hex(3)}"),
+                                           "sweep_interval_s": 0.2})
+    app = create_app(settings, clock=clock)
+    with TestClient(app) as client:
+        wait_until(lambda: app.state.runtime.bus.connected.is_set(), timeout=10)
+        yield app, client
+
+
+def node_keys(runtime):
+    """What a node of this API holds: its public signing key and the site's card key."""
+    from station.access import KeyRing, NodeKeys
+
+    return NodeKeys(KeyRing.of(serialization.load_pem_public_key(runtime.keys.public_pem().encode())),
+                    runtime.keys.site_key)

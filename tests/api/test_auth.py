@@ -7,6 +7,7 @@ import pytest
 from api.app import create_app
 from api.keys import InsecureSettings
 from api.settings import ApiSettings
+from station.settings import MqttSettings
 
 from .conftest import ADMIN
 
@@ -54,13 +55,66 @@ def test_failures_are_kept_hashed_and_forgotten_after_the_window(client, people,
 
     alice = people.create()
     client.post("/api/v1/auth/login", json={"email": alice.email, "password": "wrong"})
-    with app.state.station.db.session() as s:
+    with app.state.runtime.db.session() as s:
         keys = s.execute(select(LoginFailure.key)).scalars().all()
-    assert len(keys) == 2 and all(len(k) == 64 and "@" not in k for k in keys)
+    # account+client, client, account: three counters, digests only
+    assert len(keys) == 3 and all(len(k) == 64 and "@" not in k for k in keys)
     clock.advance(seconds=901)
     client.post("/api/v1/auth/login", json={"email": "someone@else.test", "password": "wrong"})
-    with app.state.station.db.session() as s:
-        assert len(s.execute(select(LoginFailure.key)).scalars().all()) == 2  # alice's are gone
+    with app.state.runtime.db.session() as s:
+        rows = s.execute(select(LoginFailure.at)).scalars().all()
+    assert len(rows) == 3 and all(at == clock.now() for at in rows)  # alice's are gone
+
+
+def test_guessing_from_elsewhere_never_locks_the_owner_out_of_their_known_device(client):
+    owner = client.post("/api/v1/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]}).json()
+    device = owner["device_token"]
+    for _ in range(60):  # an anonymous client hammers the administrator's account
+        r = client.post("/api/v1/auth/login", json={"email": ADMIN[0], "password": "guess"})
+        assert r.status_code in (401, 429)
+    assert r.status_code == 429  # guessing is stopped...
+    again = client.post("/api/v1/auth/login", json={"email": ADMIN[0], "password": ADMIN[1], "device_token": device})
+    assert again.status_code == 200, again.text  # ...and the owner still gets in from their device
+    assert again.json()["device_token"] == device
+
+
+def test_a_known_device_is_throttled_on_its_own(client, people):
+    alice = people.create()
+    device = client.post("/api/v1/auth/login",
+                         json={"email": alice.email, "password": "password-1-long"}).json()["device_token"]
+    for _ in range(5):
+        client.post("/api/v1/auth/login", json={"email": alice.email, "password": "x", "device_token": device})
+    r = client.post("/api/v1/auth/login", json={"email": alice.email, "password": "password-1-long",
+                                                "device_token": device})
+    assert r.status_code == 429
+
+
+def test_a_device_token_of_another_account_counts_for_nothing(client, people):
+    alice, bob = people.create(), people.create()
+    device = client.post("/api/v1/auth/login",
+                         json={"email": alice.email, "password": "password-1-long"}).json()["device_token"]
+    for _ in range(5):
+        client.post("/api/v1/auth/login", json={"email": bob.email, "password": "x", "device_token": device})
+    r = client.post("/api/v1/auth/login", json={"email": bob.email, "password": "password-2-long",
+                                                "device_token": device})
+    assert r.status_code == 429  # alice's device is not bob's: the anonymous limits apply
+
+
+def test_one_client_guessing_across_accounts_is_locked_out(client, people, settings):
+    for n in range(settings.login_client_max_failures):
+        client.post("/api/v1/auth/login", json={"email": f"guess{n}@la-station.test", "password": "x"})
+    r = client.post("/api/v1/auth/login", json={"email": ADMIN[0], "password": ADMIN[1]})
+    assert r.status_code == 429
+
+
+def test_failed_logins_never_store_what_was_typed_unless_it_is_an_account(client, people):
+    alice = people.create()
+    client.post("/api/v1/auth/login", json={"email": "correct horse battery staple", "password": "x"})
+    client.post("/api/v1/auth/login", json={"email": alice.email, "password": "x"})
+    failed = client.get("/api/v1/audit?action=login_failed", headers=people.admin.headers).json()
+    assert [e["actor"] for e in failed] == [alice.email, "unknown account"]
+    assert all("horse" not in str(e) for e in failed)
+    assert failed[0]["member_id"] == alice.id
 
 
 def test_unknown_email_returns_the_same_401(client):
@@ -73,7 +127,7 @@ def test_passwords_are_stored_as_argon2(app, people):
 
     from api.db import Member
 
-    with app.state.station.db.session() as s:
+    with app.state.runtime.db.session() as s:
         stored = s.execute(select(Member.password_hash).where(Member.email == ADMIN[0])).scalar_one()
     assert stored.startswith("$argon2id$") and ADMIN[1] not in stored
 
@@ -117,9 +171,9 @@ def test_node_api_key_reads_grants_but_cannot_book(client, people):
 
 def test_production_refuses_to_start_without_keys_or_database(database_url, signing_pem):
     with pytest.raises(InsecureSettings, match="STATION_SIGNING_KEY_FILE"):
-        create_app(ApiSettings(environment="production", database_url=database_url, mqtt_enabled=False))
+        create_app(ApiSettings(environment="production", database_url=database_url, mqtt=MqttSettings(enabled=False)))
     with pytest.raises(InsecureSettings, match="STATION_DATABASE_URL"):
-        create_app(ApiSettings(environment="production", mqtt_enabled=False, signing_key=signing_pem,
+        create_app(ApiSettings(environment="production", mqtt=MqttSettings(enabled=False), signing_key=signing_pem,
                                site_key="ab" * 32))
 
 
@@ -131,10 +185,10 @@ def test_keys_command_writes_keys_the_api_starts_with(tmp_path, database_url):
     result = CliRunner().invoke(cli, ["keys", str(tmp_path / "keys")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "keys" / "signing.pem").stat().st_mode & 0o077 == 0
-    app = create_app(ApiSettings(environment="production", database_url=database_url, mqtt_enabled=False,
+    app = create_app(ApiSettings(environment="production", database_url=database_url, mqtt=MqttSettings(enabled=False),
                                  signing_key_file=tmp_path / "keys" / "signing.pem",
-                                 site_key_file=tmp_path / "keys" / "site.key"))
-    assert app.state.station.keys.public_pem() == (tmp_path / "keys" / "signing.pub.pem").read_text()
+                                 site_key_file=tmp_path / "keys" / "site-hmac.key"))
+    assert app.state.runtime.keys.public_pem() == (tmp_path / "keys" / "signing.pub.pem").read_text()
 
 
 def test_api_run_names_the_environment_variable_that_does_not_parse(tmp_path, monkeypatch):
@@ -150,9 +204,21 @@ def test_api_run_names_the_environment_variable_that_does_not_parse(tmp_path, mo
     assert "environment: STATION_MQTT_PORT: Input should be a valid integer" in result.output
 
 
-def test_api_mqtt_settings_carry_the_tls_ca(tmp_path):
+def test_api_reads_its_broker_section_from_the_environment(tmp_path, monkeypatch):
     ca = tmp_path / "ca.crt"
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
-    settings = ApiSettings(mqtt_tls_ca=ca, mqtt_host="broker.la-station.example", mqtt_port=8883)
-    assert settings.mqtt().tls_ca == str(ca)
-    assert settings.mqtt().describe() == "mqtts://broker.la-station.example:8883"
+    for name, value in (("TLS_CA", str(ca)), ("HOST", "broker.la-station.example"), ("PORT", "8883"),
+                        ("USERNAME", "api-1"), ("CLIENT_ID", "api-1")):
+        monkeypatch.setenv(f"STATION_MQTT_{name}", value)
+    mqtt = ApiSettings().mqtt
+    assert (mqtt.tls_ca, mqtt.host, mqtt.port, mqtt.username, mqtt.client_id) == (
+        ca, "broker.la-station.example", 8883, "api-1", "api-1")
+    assert mqtt.describe() == "mqtts://api-1@broker.la-station.example:8883"
+
+
+def test_a_misspelt_broker_variable_fails_at_start_naming_it(monkeypatch):
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("STATION_MQTT_HOTS", "broker")
+    with pytest.raises(ValidationError, match="mqtt.hots"):
+        ApiSettings()

@@ -1,8 +1,9 @@
 """The board in real headless Chromium (Playwright), fed by real nodes through Mosquitto.
 
 A door opening and motion on mock pins go node → broker → collector → API → SSE → page;
-a member logs in on the page and books in two taps; a screenshot is written to
-``test-artifacts/board.png``.
+a member logs in on the page and books in two taps by keyboard (the confirm step names
+the real start-end); a screenshot is written to ``test-artifacts/board.png``. The
+member's side (phones, refusals, my bookings, plan, day view) is test_board_members.py.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import uvicorn
 from gpiozero.pins.mock import MockFactory
 
 from api.app import create_app
+from station.settings import MqttSettings
 from collector.service import Collector
 from edge.node import EdgeNode
 from station.broker.dev import free_port
-from station.mqtt import MqttSettings
 from tests.conftest import wait_until
 from tests.utils.services import unavailable
 
@@ -53,8 +54,7 @@ class Server:
 
 @pytest.fixture()
 def board(settings, clock, broker):
-    settings = settings.model_copy(update={"mqtt_enabled": True, "mqtt_port": broker.port,
-                                           "mqtt_client_id": f"api-{secrets.token_hex(3)}"})
+    settings = settings.model_copy(update={"mqtt": MqttSettings(port=broker.port, client_id=f"api-{secrets.token_hex(3)}")})
     port = free_port()
     app = create_app(settings, clock=clock)
     server = Server(app, port)
@@ -85,7 +85,7 @@ def test_door_event_shows_on_the_page_within_a_second(board, page, inventory, cl
             EdgeNode(inventory, f"ls-porte-{SPACE}", mqtt, pin_factory=door_factory, clock=clock) as door_node, \
             EdgeNode(inventory, f"ls-salle-{SPACE}", mqtt, pin_factory=room_factory, clock=clock,
                      telemetry_interval_s=3600) as room_node:
-        wait_until(lambda: (o := app.state.station.board.occupancy.get(SPACE)) and o.occupied is False, timeout=10)
+        wait_until(lambda: (o := app.state.runtime.occupancy.occupancy.get(SPACE)) and o.occupied is False, timeout=10)
         page.goto(base + "/")
         row = f'tr[data-room="{SPACE}"]'
         page.wait_for_selector(f"{row}.status-free", timeout=5000)
@@ -116,6 +116,9 @@ def test_member_books_in_two_taps_on_the_page(board, page, clock):
         page.focus(button)  # by keyboard: Enter to ask, Enter to confirm
         page.keyboard.press("Enter")
         page.wait_for_selector(f"{button}.confirm")
+        assert page.inner_text(button) == "Confirmer 10:00–11:00"  # the real start-end, on the server's clock
+        assert page.get_attribute(button, "aria-label").startswith("Confirmer la réservation de Salle Correspondance")
+        assert page.evaluate("document.activeElement.classList.contains('book-button')")  # focus kept for Enter
         page.keyboard.press("Enter")
         page.wait_for_selector("#message:has-text('Réservé:')")
         bookings = client.get("/api/v1/bookings", headers=alice.headers).json()
@@ -136,7 +139,7 @@ def test_page_survives_the_api_restarting(board, page, clock, broker):
     board_server = app.state.test_server
     board_server.stop()  # the API goes away...
     page.wait_for_function("document.querySelector('#live').textContent.includes('Reconnexion')", timeout=10000)
-    second = create_app(settings.model_copy(update={"mqtt_client_id": f"api-{secrets.token_hex(3)}"}), clock=clock)
+    second = create_app(settings.model_copy(update={"mqtt": settings.mqtt.model_copy(update={"client_id": f"api-{secrets.token_hex(3)}"})}), clock=clock)
     restarted = Server(second, port)  # ...and comes back on the same port and database
     try:
         page.wait_for_function("document.querySelector('#live').textContent === 'En direct'", timeout=20000)

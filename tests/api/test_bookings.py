@@ -94,11 +94,11 @@ def test_room_shows_reserved_without_the_bookers_name_except_to_them(client, peo
     assert "booking" not in in_list(alice.headers)["next_booking"]
 
 
-def test_free_room_is_free_until_the_next_booking(client, people, station):
+def test_free_room_is_free_until_the_next_booking(client, people, runtime):
     from station.contract import RoomOccupancy
 
-    station.board.handle(f"station/v1/la-station/rooms/{ROOM}/occupancy",
-                         RoomOccupancy(ts=station.clock.now(), room=ROOM, occupied=False, confidence=0.9).to_json())
+    runtime.occupancy.handle(f"station/v1/la-station/rooms/{ROOM}/occupancy",
+                         RoomOccupancy(ts=runtime.clock.now(), room=ROOM, occupied=False, confidence=0.9).to_json())
     room = client.get(f"/api/v1/rooms/{ROOM}").json()
     assert room["status"] == "free" and room["free_until"].startswith("2026-06-10T18:00")  # closes 20:00 local
     book(client, people.create(), start=at(13), end=at(14))

@@ -23,7 +23,7 @@ def test_migrations_match_the_models(database_url, inventory):
 
 def test_audit_entries_cannot_be_changed_or_deleted(app, client, people):
     people.create()  # enrolling a member is audited
-    db = app.state.station.db
+    db = app.state.runtime.db
     with pytest.raises(PermissionError):
         with db.session() as s:
             entry = s.execute(select(AuditEntry).limit(1)).scalar_one()

@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from collector.history import SqliteHistory
-from collector.schema import Point
+from station.history import SqliteHistory
+from station.history import Point
 
 ROOM = "salle-aiguillage"
 

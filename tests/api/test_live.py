@@ -12,31 +12,19 @@ import secrets
 from types import SimpleNamespace
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from fastapi.testclient import TestClient
 
-from api.app import create_app
-from edge.keys import SiteKeys
+from station.access import verify
 from station.contract import GrantList, RoomAvailability
-from station.contract.signing import verify
 from station.mqtt import MqttBus, MqttSettings
 from tests.conftest import wait_until
 from tests.edge.rig import DoorRig
 
-from .conftest import People, at
+from .conftest import People, node_keys, at
 
 ROOM, DOOR = "salle-aiguillage", "porte-salle-aiguillage"
 CARD = 1234567
 
 
-@pytest.fixture()
-def live(settings, clock, broker):
-    settings = settings.model_copy(update={"mqtt_enabled": True, "mqtt_port": broker.port,
-                                           "mqtt_client_id": f"api-{secrets.token_hex(3)}", "sweep_interval_s": 0.2})
-    app = create_app(settings, clock=clock)
-    with TestClient(app) as client:
-        wait_until(lambda: app.state.station.bus.connected.is_set(), timeout=10)
-        yield app, client
 
 
 @pytest.fixture()
@@ -53,11 +41,10 @@ def retained(broker):
 
 def test_booking_opens_the_door_node_and_revoking_closes_it(live, clock, inventory, broker, tmp_path, retained):
     app, client = live
-    station = app.state.station
+    runtime = app.state.runtime
     people = People(client)
     alice = people.create(card=str(CARD))
-    site_keys = SiteKeys(public_key=serialization.load_pem_public_key(station.keys.public_pem().encode()),
-                         hmac_key=station.keys.site_key, key_id=station.keys.key_id)
+    site_keys = node_keys(runtime)
     credential = site_keys.credential_hash(CARD)
     with DoorRig(inventory, MqttSettings(port=broker.port), SimpleNamespace(site=site_keys), tmp_path / "node",
                  clock=clock) as rig:
@@ -76,7 +63,7 @@ def test_booking_opens_the_door_node_and_revoking_closes_it(live, clock, invento
         wait_until(lambda: topic in retained and RoomAvailability.model_validate_json(retained[topic]).status.value
                    == "reserved", timeout=5)
         grant = GrantList.model_validate_json(retained[f"station/v1/la-station/doors/{DOOR}/grants"])
-        verify(grant, site_keys.public_key)
+        verify(grant, site_keys.ring)
 
         badge_id = client.get(f"/api/v1/members/{alice.id}/badges", headers=people.admin.headers).json()[0]["id"]
         client.post(f"/api/v1/badges/{badge_id}/revoke", headers=people.admin.headers)
@@ -100,7 +87,7 @@ def test_grant_lists_are_retained_for_nodes_that_connect_later(live, broker):
     bus = MqttBus(f"late-{secrets.token_hex(3)}", MqttSettings(port=broker.port))
     bus.subscribe(f"station/v1/la-station/doors/{DOOR}/grants", lambda t, p: seen.__setitem__(t, p))
     bus.start()
-    current = app.state.station.grants.current(DOOR)
+    current = app.state.runtime.grants.current(DOOR)
     try:
         wait_until(lambda: seen and GrantList.model_validate_json(next(iter(seen.values()))) == current, timeout=5)
     finally:

@@ -51,7 +51,7 @@ def test_stream_sends_a_room_event_when_a_booking_changes_the_status(server):
             assert stream.headers["content-type"].startswith("text/event-stream")
             lines = stream.iter_lines()  # one iterator: dropping one closes the connection
             read_events(lines, lambda e, d: e == "hello")
-            wait_until(lambda: app.state.station.hub.clients == 1, timeout=5)
+            wait_until(lambda: app.state.runtime.hub.clients == 1, timeout=5)
             r = client.post("/api/v1/bookings", headers=alice.headers,
                             json={"space": "salle-quai-2", "duration_minutes": 30})
             assert r.status_code == 201, r.text

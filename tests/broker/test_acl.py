@@ -122,7 +122,8 @@ def test_api_cannot_forge_node_events_or_occupancy(central: Central, inventory):
 def test_dashboard_cannot_publish_at_all(central: Central, inventory):
     node = first_door_node(inventory)
     p = central.probe("dashboard")
-    every_topic = [ch.pattern(SITE, {"nodes": node.id, "doors": node.doors[0], "rooms": "guichet"}[ch.scope])
+    every_topic = [ch.pattern(SITE, {"nodes": node.id, "doors": node.doors[0], "rooms": "guichet",
+                                 "machines": "laser-trotec"}[ch.scope])
                    for ch in topics.CHANNELS]
     for topic in every_topic + ["station/v1/anything", "$SYS/broker/x"]:
         assert p.publish(topic, b"x").code == NOT_AUTHORIZED, topic

@@ -23,7 +23,7 @@ from station.broker.gen import GenOptions, generate
 from station.broker.probe import Probe
 from station.contract import topics
 from station.contract.models import EventKind, GrantList, NodeEvent
-from station.contract.signing import sign
+from station.access import Signer, sign
 from tests.conftest import wait_until
 
 from .conftest import start
@@ -86,7 +86,7 @@ def event(node: str, seq: int) -> bytes:
 def grants(door: str, version: int) -> bytes:
     g = GrantList(site=SITE, door=door, version=version,
                   expires_at=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1), entries=[], key_id="test")
-    return sign(g, Ed25519PrivateKey.generate()).to_json()
+    return sign(g, Signer(Ed25519PrivateKey.generate())).to_json()
 
 
 def seqs(probe: Probe) -> set[int]:
@@ -202,17 +202,17 @@ def test_bridge_to_a_tls_central_broker_verifies_it_with_the_generated_ca(gen_ro
 
 
 def test_check_runs_against_a_site_broker(pair):
-    from typer.testing import CliRunner
-
-    from station.cli import app
+    from lastation.cli import app
+    from tests.utils.cli import flat, invoke
 
     pair.start_central()
     pair.start_site()
-    res = CliRunner().invoke(app, ["broker", "check", "--config", str(pair.result.out), "--site", SITE,
-                                   "--host", "127.0.0.1", "--timeout", "2"])
+    res = invoke(app, ["broker", "check", "--config", str(pair.result.out), "--site", SITE, "--host", "127.0.0.1",
+                       "--timeout", "2"])
     assert res.exit_code == 0, res.output
-    assert "bus-porte" in res.output and "Not authorized (0x87)" in res.output
-    assert "collector" not in res.output  # the site broker has only the site's node accounts
+    out = flat(res.output)
+    assert "bus-porte" in out and "Not authorized (0x87)" in out
+    assert "collector" not in out  # the site broker has only the site's node accounts
 
 
 def test_site_broker_with_tls_serves_its_nodes_over_tls_only(gen_root, inventory):

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import subprocess
 
 import pytest
-from typer.testing import CliRunner
+from tests.utils.cli import flat, invoke
 
-from station.broker.acl import bridged_sites, central_users
+from station.broker.acl import bridged_sites, central_users, service_user
 from station.broker.gen import GenError, GenOptions, generate
 from station.broker.passwords import ITERATIONS, SALT_BYTES, hash_password, read_password_file, verify
-from station.cli import app
+from lastation.cli import app
 
 from .conftest import credentials_file, mode
 
@@ -113,21 +114,20 @@ def test_acl_has_no_patterns_and_one_block_per_user(gen_root, inventory):
 
 
 def test_cli_gen_reports_what_it_wrote(gen_root):
-    runner = CliRunner()
-    res = runner.invoke(app, ["broker", "gen", "--out", str(gen_root / "b"), "--port", "18830"])
+    res = invoke(app, ["broker", "gen", "--out", str(gen_root / "b"), "--port", "18830"])
     assert res.exit_code == 0, res.output
-    assert "central broker on port 18830" in res.output
-    assert "bus-fablab" in res.output
-    res = runner.invoke(app, ["broker", "gen", "--out", str(gen_root / "b"), "--port", "18830"])
-    assert "0 new" in res.output
+    assert "central broker on port 18830" in flat(res.output)
+    assert "bus-fablab" in flat(res.output)
+    res = invoke(app, ["broker", "gen", "--out", str(gen_root / "b"), "--port", "18830"])
+    assert "0 new" in flat(res.output)
 
 
 def test_cli_gen_with_bad_inventory_names_file_and_line(gen_root):
     bad = gen_root / "bad.yaml"
     bad.write_text("sites:\n- id: x\n  name: X\n  kind: main\n  town: T\n  opening_hours: {}\n  spaces: []\n")
-    res = CliRunner().invoke(app, ["broker", "gen", "--inventory", str(bad), "--out", str(gen_root / "b")])
+    res = invoke(app, ["broker", "gen", "--inventory", str(bad), "--out", str(gen_root / "b")])
     assert res.exit_code == 2
-    assert f"{bad}:7: sites[0].spaces" in res.output
+    assert f"{bad}:7: sites[0].spaces" in flat(res.output)
     assert not (gen_root / "b").exists()
 
 
@@ -165,9 +165,49 @@ def test_dev_config_still_allows_anonymous_only_on_loopback():
 def test_extra_collectors_get_their_own_accounts_with_collector_rights(gen_root, inventory):
     result = generate(inventory, gen_root / "b", GenOptions(collectors=3))
     users = {u.username: u for u in result.central_users}
-    assert {"collector", "collector-2", "collector-3"} <= set(users)
-    assert users["collector-3"].rules == users["collector"].rules
-    assert (result.out / "env" / "collector-2.env").read_text().startswith("STATION_MQTT_USERNAME=collector-2\n")
+    assert {"collector-1", "collector-2", "collector-3"} <= set(users) and "collector" not in users
+    assert users["collector-3"].rules == users["collector-1"].rules == service_user("collector").rules
+    env = (result.out / "env" / "collector-2.env").read_text()
+    assert env.startswith("STATION_MQTT_USERNAME=collector-2\n")
+    assert "STATION_MQTT_CLIENT_ID=collector-2\n" in env and "STATION_PARTITION=2/3\n" in env
+
+
+def test_one_instance_of_each_service_keeps_its_plain_account(gen_root, inventory):
+    result = generate(inventory, gen_root / "b", GenOptions())
+    names = {u.username for u in result.central_users if u.role in ("api", "collector")}
+    assert names == {"api", "collector"}
+    assert "STATION_PARTITION" not in (result.out / "env" / "collector.env").read_text()
+
+
+def test_api_instances_each_get_an_account_password_and_session(gen_root, inventory):
+    from station.partition import Partition
+
+    result = generate(inventory, gen_root / "b", GenOptions(apis=3, collectors=2))
+    users = {u.username: u for u in result.central_users}
+    apis = sorted(n for n, u in users.items() if u.role == "api")
+    assert apis == ["api-1", "api-2", "api-3"]
+    assert len({result.credentials[n] for n in apis}) == 3
+    assert all(users[n].rules == service_user("api").rules for n in apis)
+    acl = (result.out / "acl").read_text()
+    for n in apis + ["collector-1", "collector-2"]:
+        assert f"\nuser {n}\n" in acl
+        env = (result.out / "env" / f"{n}.env").read_text()
+        assert f"STATION_MQTT_USERNAME={n}\nSTATION_MQTT_PASSWORD={result.credentials[n]}\n" in env
+        assert f"STATION_MQTT_CLIENT_ID={n}\n" in env
+    assert "STATION_PARTITION" not in (result.out / "env" / "api-1.env").read_text()
+    parts = [Partition.parse(line.split("=")[1]) for n in ("collector-1", "collector-2")
+             for line in (result.out / "env" / f"{n}.env").read_text().splitlines() if line.startswith("STATION_PARTITION=")]
+    assert parts == [Partition(1, 2), Partition(2, 2)]
+    # No rule names $share (or any $ topic): the ACL gives no account a shared group.
+    assert "$" not in acl.replace("$7$", "")
+
+
+def test_gen_cli_takes_instance_counts(gen_root, inventory):
+    res = invoke(app, ["broker", "gen", "--out", str(gen_root / "b"), "--api-instances", "2",
+                       "--collector-instances", "2"])
+    assert res.exit_code == 0, res.output
+    users = json.loads((gen_root / "b" / "credentials.json").read_text())["users"]
+    assert {"api-1", "api-2", "collector-1", "collector-2"} <= set(users) and not {"api", "collector"} & set(users)
 
 
 def test_site_tls_issues_one_certificate_per_site_and_keeps_it(gen_root, inventory):
@@ -190,3 +230,18 @@ def test_site_tls_issues_one_certificate_per_site_and_keeps_it(gen_root, invento
 def test_site_tls_without_tls_dir_is_refused(gen_root, inventory):
     with pytest.raises(GenError, match="--tls-dir"):
         generate(inventory, gen_root / "b", GenOptions(site_tls=True))
+
+
+def test_the_central_broker_admits_every_account_of_a_large_inventory(gen_root, inventory):
+    from station.inventory import Inventory
+
+    data = inventory.model_dump(mode="json")
+    main = data["sites"][0]
+    room = next(n for n in main["nodes"] if n["profile"] == "room_node")
+    main["nodes"] += [{**room, "id": f"extra-{i:04d}"} for i in range(1500)]
+    big = Inventory.model_validate(data)
+    result = generate(big, gen_root / "big", GenOptions())
+    conf = result.config.read_text()
+    assert f"max_connections {2 * len(result.central_users)}" in conf and len(result.central_users) > 1500
+    small = generate(inventory, gen_root / "small", GenOptions()).config.read_text()
+    assert "max_connections 2000" in small

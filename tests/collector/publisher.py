@@ -44,3 +44,21 @@ class EventPublisher:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def redelivered(collector_factory, publisher: "EventPublisher", channels=("nodes/events", "nodes/telemetry"),
+                timeout: float = 10.0) -> int:
+    """How many messages of ``channels`` the broker hands back to a new collector on the same
+    session (0 when everything was acknowledged). A marker event, stored last, says when
+    everything redelivered has arrived; the marker itself is not counted."""
+    from tests.conftest import wait_until
+
+    with collector_factory() as again:
+        before = again.stored_messages
+        publisher.publish(1)
+        wait_until(lambda: again.received["nodes/events"] >= 1 and again.stored_messages > before, timeout=timeout)
+        import time
+
+        time.sleep(0.3)
+        return sum(again.received[c] for c in channels) + sum(
+            n for (c, _), n in again.rejected.items() if c in channels) - 1

@@ -34,17 +34,19 @@ class Minute:
 
 def replay_day(inventory: Inventory, space_id: str, day: date, seed: int,
                settings: EngineSettings | None = None, sensor_noise_ppm: float = 8.0,
-               with_light: bool = False) -> list[Minute]:
+               with_light: bool = False, engine: OccupancyEngine | None = None) -> list[Minute]:
     """Replay one simulated day of a space; one :class:`Minute` per minute.
 
     Light is left out by default: the simulator switches lamps on exactly when someone is
     in, which would hand the engine the answer; the figures are for PIR, door and CO2.
+    Pass the ``engine`` of the day before to replay consecutive days, as the collector
+    runs: what it learned of the space (ventilation, baseline, visit sizes) carries over.
     """
     site, space = inventory.space(space_id)
     rng = random.Random(f"{seed}-{space_id}-{day}")
     world = SpaceWorld(site, space)
     world.visits = plan_day(site, space, day, rng, inventory)
-    engine = OccupancyEngine(inventory, settings)
+    engine = engine or OccupancyEngine(inventory, settings)
     nodes = [n for _, n in inventory.nodes() if space_id in inventory.node_spaces(n.id)]
     room = next(n for n in nodes if n.profile is NodeProfile.room_node)
     door_node = next(n for n in nodes if n.profile is NodeProfile.door_node)
@@ -91,6 +93,13 @@ def replay_day(inventory: Inventory, space_id: str, day: date, seed: int,
             engine.evaluate(now, [space_id])
         now += STEP
     return minutes
+
+
+def replay_days(inventory: Inventory, space_id: str, days: list[date], seed: int,
+                settings: EngineSettings | None = None, **kw) -> list[list[Minute]]:
+    """Consecutive days of one space through one engine; a list of minutes per day."""
+    engine = OccupancyEngine(inventory, settings)
+    return [replay_day(inventory, space_id, day, seed, engine=engine, **kw) for day in days]
 
 
 def accuracy(minutes: list[Minute], open_only: bool = True) -> float:

@@ -1,6 +1,7 @@
 """The collector against a real Mosquitto: bad messages never stop it; a persistent session loses nothing."""
 
 import itertools
+import threading
 import time
 import json
 from datetime import datetime, timezone
@@ -48,19 +49,32 @@ def test_events_sent_while_the_collector_is_down_arrive_when_it_returns(inventor
 
 
 def test_occupancy_is_published_retained_and_written_to_history(inventory, mqtt_settings, tmp_path):
-    import paho.mqtt.subscribe as subscribe
+    import paho.mqtt.client as mqtt
 
     cid = f"collector-occupancy-{next(_ids)}"
+    topic = topics.room_occupancy(SITE, SPACE)
+
+    def retained_occupied():
+        """What the retained message says (None when there is none within 2 s)."""
+        got, arrived = [], threading.Event()
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"peek-{cid}-{next(_ids)}")
+        client.on_message = lambda c, u, m: (got.append(m), arrived.set())
+        client.connect("127.0.0.1", mqtt_settings.port)
+        client.subscribe(topic, qos=1)
+        client.loop_start()
+        arrived.wait(2)
+        client.loop_stop()
+        client.disconnect()
+        return json.loads(got[0].payload)["occupied"] if got and got[0].retain else None
+
+    import paho.mqtt.publish as publish
+
+    publish.single(topic, b"", qos=1, retain=True, hostname="127.0.0.1", port=mqtt_settings.port)  # earlier tests'
     with Collector(inventory, mqtt_settings, client_id=cid, state_dir=tmp_path) as collector:
+        wait_until(lambda: retained_occupied() is not True, timeout=5)  # its first judgement: nobody seen yet
         publisher = EventPublisher(mqtt_settings.port, f"pub-{cid}", start=datetime.now(timezone.utc))
         publisher.publish(1)  # motion now
-
-        def retained():
-            msg = subscribe.simple(topics.room_occupancy(SITE, SPACE), hostname="127.0.0.1",
-                                   port=mqtt_settings.port, qos=1)
-            return msg.retain and json.loads(msg.payload)["occupied"] is True
-
-        wait_until(retained, timeout=5)
+        wait_until(lambda: retained_occupied() is True, timeout=5)
         wait_until(lambda: collector.history.count("occupancy") >= 1, timeout=5)
         publisher.close()
 

@@ -83,6 +83,7 @@ def test_influxdb_down_for_a_minute_mid_stream_loses_nothing(inventory, mqtt_set
             # Every message of the outage was stored (spooled) and acknowledged.
             wait_until(lambda: c.stored_messages >= publisher.sent, timeout=10)
             assert c.influx_writer.spooled_batches > 0 and len(c.influx_writer.spool) > 0
+            assert sum(c.rejected.values()) == 0  # an outage is not the data's fault: spooled, not refused
         finally:
             influxdb.start()
         publisher.publish(100)

@@ -1,15 +1,12 @@
 """The history interface: the embedded SQLite file and InfluxDB (InfluxQL) answer alike."""
 
-import itertools
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from collector.history import HistoryError, InfluxHistory, SqliteHistory
-from collector.influx import InfluxSettings, InfluxWriter
-from collector.schema import Point
+from station.history import HistoryError, SqliteHistory
+from station.history import Point
 
-_buckets = itertools.count()
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 SPACE = "salle-aiguillage"
 
@@ -24,19 +21,6 @@ def readings() -> list[Point]:
     points += [co2(T0 + timedelta(minutes=m), 9999.0, space="atelier-bois", node="ls-salle-atelier-bois")
                for m in range(20)]
     return points
-
-
-@pytest.fixture(params=["sqlite", "influxdb"])
-def history(request, tmp_path):
-    if request.param == "sqlite":
-        h = SqliteHistory(tmp_path / "history.sqlite")
-    else:
-        server = request.getfixturevalue("influxdb")
-        bucket = server.create_bucket(f"history_{next(_buckets)}")
-        settings = InfluxSettings(url=server.url, bucket=bucket)
-        h = InfluxHistory(server.url, bucket, writer=InfluxWriter(settings, tmp_path / "spool"))
-    yield h
-    h.close()
 
 
 def test_series_buckets_the_mean_of_one_space_with_none_for_empty_buckets(history):
@@ -54,6 +38,13 @@ def test_series_aggregates_sum_max_count(history):
     assert history.series(SPACE, "telemetry", "co2_ppm", T0, end, timedelta(minutes=20), "count")[0][1] == 20
     total = history.series(SPACE, "telemetry", "co2_ppm", T0, end, timedelta(minutes=20), "sum")[0][1]
     assert total == pytest.approx(sum(500 + m for m in range(20)))
+
+
+@pytest.mark.parametrize("space", ["o'brien", "x' OR '1'='1", "quote\"d"])
+def test_a_space_name_is_a_value_never_part_of_the_query(history, space):
+    history.write(readings() + [co2(T0, 42.0, space=space)])
+    got = history.series(space, "telemetry", "co2_ppm", T0, T0 + timedelta(minutes=20), timedelta(minutes=20), "count")
+    assert got[0][1] == 1  # its own reading, not the 40 of the other spaces
 
 
 def test_writing_the_same_points_twice_counts_once(history):

@@ -1,5 +1,6 @@
 """Ingestion: validation, rejects counted by channel and reason, the dead-letter store, duplicates."""
 
+import hashlib
 import json
 import logging
 from datetime import datetime, timedelta, timezone
@@ -8,11 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from collector.deadletter import KEPT, QUEUE_FULL, RATE_LIMITED
 from collector.service import Collector
 from station.contract import EventKind, NodeEvent, Telemetry, topics
 from station.mqtt import MqttSettings
 
 SITE, NODE, SPACE = "la-station", "ls-salle-salle-aiguillage", "salle-aiguillage"
+OUTCOMES = (KEPT, RATE_LIMITED, QUEUE_FULL)
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
 
@@ -20,18 +23,16 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 def collector(inventory, tmp_path):
     # Not started: handle() is the whole ingestion path short of the network (see test_broker.py for that).
     c = Collector(inventory, MqttSettings(port=1), client_id="collector-ingest", state_dir=tmp_path / "state")
-    c._store_thread = None
     yield c
     c.history.close()
     c.dead_letters.close()
+    c.seen.close()
 
 
 def drain(collector: Collector) -> None:
-    """Store what the handler queued, as the store thread would."""
-    points = []
-    while not collector._queue.empty():
-        points += collector._queue.get()[0]
-    collector._store(points)
+    """Store what the handler queued, as the store thread would; write the dead letters."""
+    collector.store.run_pending()
+    assert collector.dead_letters.flush()
 
 
 def event(seq: int, kind: EventKind = EventKind.motion, **kw) -> NodeEvent:
@@ -43,10 +44,11 @@ def test_malformed_json_is_logged_counted_and_kept_as_a_dead_letter(collector, c
     topic = topics.node_events(SITE, NODE)
     with caplog.at_level(logging.WARNING, logger="collector.service"):
         collector.handle(topic, b"{not json")
+    drain(collector)
     assert collector.rejected[("nodes/events", "bad_json")] == 1
     assert "rejected message" in caplog.text and "bad_json" in caplog.text
     [letter] = collector.dead_letters.latest()
-    assert (letter.topic, letter.reason, letter.payload) == (topic, "bad_json", b"{not json")
+    assert (letter.topic, letter.reason, letter.excerpt, letter.size) == (topic, "bad_json", b"{not json", 9)
     sample = collector.metrics.registry.get_sample_value(
         "station_collector_rejects_total", {"channel": "nodes/events", "reason": "bad_json"})
     assert sample == 1.0
@@ -63,6 +65,7 @@ def test_malformed_json_is_logged_counted_and_kept_as_a_dead_letter(collector, c
 ])
 def test_each_kind_of_bad_message_has_its_reason(collector, topic, payload, reason):
     collector.handle(topic, payload)
+    drain(collector)
     assert sum(collector.rejected.values()) == 1
     assert [r for (_, r) in collector.rejected] == [reason]
     assert collector.dead_letters.count() == 1
@@ -107,35 +110,43 @@ _topics = st.one_of(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(messages=st.lists(st.tuples(_topics, _payloads), min_size=1, max_size=10))
 def test_fuzzed_payloads_never_crash_and_every_reject_is_counted(collector, messages):
+    letters = collector.dead_letters
     before_rejected, before_received = sum(collector.rejected.values()), sum(collector.received.values())
-    before_letters = collector.dead_letters.count()
+    before_letters, before_kept = letters.count(), letters.counts[KEPT]
+    before_outcomes = sum(letters.counts[o] for o in OUTCOMES)
     for topic, payload in messages:
         collector.handle(topic, payload)  # must not raise
     drain(collector)
     rejected = sum(collector.rejected.values()) - before_rejected
     received = sum(collector.received.values()) - before_received
     assert rejected + received == len(messages)
-    assert collector.dead_letters.count() - before_letters == rejected
+    # Every reject is kept as a dead letter or, over the sender's rate, counted.
+    assert sum(letters.counts[o] for o in OUTCOMES) - before_outcomes == rejected
+    assert letters.count() - before_letters == letters.counts[KEPT] - before_kept
 
 
 def test_dead_letters_command_lists_the_latest_rejects_as_json(tmp_path):
-    from typer.testing import CliRunner
-
     from collector.deadletter import DeadLetters
-    from station.cli import app
+    from lastation.cli import app
+    from tests.utils.cli import flat, invoke
 
     store = DeadLetters(tmp_path / "dead-letters.sqlite")
-    store.add("station/v1/la-station/nodes/ls-x/events", "nodes/events", "bad_json", "line 1", b"\xff{")
-    store.add("station/v1/la-station/nodes/ls-x/telemetry", "nodes/telemetry", "unknown_node", "ls-x", b"{}")
+    store.add("station/v1/la-station/nodes/ls-x/events", "nodes/events", "bad_json", "line 1", b"\xff{",
+              sender="ls-x")
+    store.add("station/v1/la-station/nodes/ls-x/telemetry", "nodes/telemetry", "unknown_node", "ls-x", b"{}",
+              sender="ls-x")
     store.close()
-    result = CliRunner().invoke(app, ["collector", "dead-letters", "--state-dir", str(tmp_path), "--reason", "bad_json"])
+    result = invoke(app, ["collector", "dead-letters", "--state-dir", str(tmp_path), "--reason", "bad_json"])
     assert result.exit_code == 0, result.output
     [line] = result.output.strip().splitlines()
     letter = json.loads(line)
-    assert (letter["reason"], letter["topic"], letter["payload"]) == (
-        "bad_json", "station/v1/la-station/nodes/ls-x/events", "\ufffd{")
-    missing = CliRunner().invoke(app, ["collector", "dead-letters", "--state-dir", str(tmp_path / "nowhere")])
-    assert missing.exit_code == 1 and "no dead-letter store" in missing.output
+    assert (letter["reason"], letter["topic"], letter["excerpt"], letter["sender"], letter["size"]) == (
+        "bad_json", "station/v1/la-station/nodes/ls-x/events", "\ufffd{", "ls-x", 2)
+    assert letter["sha256"] == hashlib.sha256(b"\xff{").hexdigest()
+    totals = invoke(app, ["collector", "dead-letters", "--state-dir", str(tmp_path), "--summary"])
+    assert json.loads(totals.output)["stored"] == 2
+    missing = invoke(app, ["collector", "dead-letters", "--state-dir", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 1 and "no dead-letter store" in flat(missing.output)
 
 
 def test_room_availability_from_the_api_is_stored_for_the_boards(collector):

@@ -15,7 +15,7 @@ import pytest
 from collector.service import Collector
 from edge.simulator import BuildingSimulator
 from station.clock import AcceleratedClock
-from station.demo import demo_start
+from station.clock import weekday_morning
 from station.mqtt import MqttSettings
 
 pytestmark = pytest.mark.mosquitto
@@ -26,7 +26,7 @@ def test_simulated_hour_through_the_broker_matches_ground_truth(inventory, broke
     # A private broker: the accelerated clock stamps retained messages in the simulated
     # future, which must not leak into other tests' brokers.
     mqtt_settings = MqttSettings(host=broker.host, port=broker.port)
-    clock = AcceleratedClock(demo_start(inventory), speed=120)
+    clock = AcceleratedClock(weekday_morning(inventory.sites[0].timezone), speed=120)
     truth_csv = tmp_path / "truth.csv"
     with Collector(inventory, mqtt_settings, clock=clock, client_id=f"collector-live-{time.time_ns()}",
                    state_dir=tmp_path / "state", publish_every_s=60) as collector:

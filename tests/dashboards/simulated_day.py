@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 
 from collector.engine import OccupancyEngine
 from collector.points import PointMaker
-from collector.schema import Point
+from station.history import Point
 from edge.simulator.world import SpaceWorld, pir_fires, plan_day
 from station.contract import (
     EventKind, NodeEvent, NodeState, NodeStatus, RoomAvailability, RoomStatus, Telemetry,
 )
-from station.contract.signing import hash_credential
+from station.access import hash_credential
 from station.inventory import Inventory, NodeProfile
 
 STEP = timedelta(minutes=1)
@@ -144,4 +144,17 @@ def simulate_day(inventory: Inventory, day: date, seed: int = 11) -> SimulatedDa
         if d.space in {s.id for s in inventory.site("la-station").spaces} and d.lock.value == "fail_safe":
             event(door_node[d.id], EventKind.fire_release, inc.fire, door=d.id)
     event(node, EventKind.command_applied, inc.command, door=door, reason="unlock_once")
+    for k, (site, machine) in enumerate(inventory.machines()):  # two sessions a machine, one E-stop
+        machine_node = inventory.machine_node(machine.id).id
+        for hour, minutes in ((10, 20 + 7 * k), (15, 45)):
+            on = datetime.combine(day, time(hour, 0), tzinfo=ZoneInfo(site.timezone))
+            off = on + timedelta(minutes=minutes)
+            card = hash_credential(site_key, str(1000 + k))
+            event(machine_node, EventKind.machine_on, on, machine=machine.id, space=machine.space,
+                  credential_hash=card, reason="free to use")
+            event(machine_node, EventKind.machine_off, off, machine=machine.id, space=machine.space,
+                  credential_hash=card, reason="badge", duration_s=(off - on).total_seconds())
+        if k == 0:
+            event(machine_node, EventKind.machine_fault, datetime.combine(day, time(16, 30), tzinfo=ZoneInfo(site.timezone)),
+                  machine=machine.id, space=machine.space, reason="emergency stop pressed; power cut")
     return day_out

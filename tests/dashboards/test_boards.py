@@ -4,7 +4,7 @@ import json
 
 import yaml
 
-from collector.schema import SCHEMA
+from station.history import SCHEMA
 from station.dashboards.alerts import RULES
 from station.dashboards.boards import all_boards
 from station.dashboards.build import GRAFANA_DIR, files
@@ -23,7 +23,7 @@ def test_checked_in_grafana_files_match_the_code():
 
 def test_uids_are_unique_and_panels_have_unique_ids():
     boards = [json.loads((GRAFANA_DIR / "dashboards" / f).read_text())
-              for f in ("overview.json", "space.json", "access.json", "fleet.json")]
+              for f in ("overview.json", "space.json", "access.json", "fleet.json", "machines.json")]
     uids = [b["uid"] for b in boards] + [r.uid for r in RULES]
     assert len(uids) == len(set(uids))
     for board in boards:
@@ -66,18 +66,32 @@ def test_every_variable_used_is_defined():
             assert unexpanded_variables(q.influxql) == set(), rule.uid
 
 
-def test_every_measurement_field_and_tag_is_one_the_collector_writes():
-    for q in board_queries():
-        measurement, fields, names = references(q.influxql)
-        assert measurement in SCHEMA, f"{q.where}: unknown measurement {measurement!r}"
+def schema_problems(queries) -> list[str]:
+    """Every measurement, field and tag a query names that the collector does not write."""
+    problems = []
+    for where, influxql in queries:
+        measurement, fields, names = references(influxql)
+        if measurement not in SCHEMA:
+            problems.append(f"{where}: unknown measurement {measurement!r}")
+            continue
         tags, field_types = SCHEMA[measurement]
-        assert fields <= set(field_types), f"{q.where}: fields {fields - set(field_types)} not written"
-        assert names <= set(tags) | set(field_types), f"{q.where}: {names - set(tags) - set(field_types)} unknown"
+        if not fields <= set(field_types):
+            problems.append(f"{where}: fields {sorted(fields - set(field_types))} not written")
+        if not names <= set(tags) | set(field_types):
+            problems.append(f"{where}: {sorted(names - set(tags) - set(field_types))} unknown")
+    return problems
 
 
-def test_the_schema_check_catches_a_renamed_field():
-    _, fields, _ = references('SELECT mean("co2") FROM "telemetry" WHERE $timeFilter')
-    assert not fields <= set(SCHEMA["telemetry"][1])
+def test_every_measurement_field_and_tag_is_one_the_collector_writes():
+    assert schema_problems((q.where, q.influxql) for q in board_queries()) == []
+
+
+def test_the_schema_check_catches_a_renamed_field_a_tag_and_a_measurement():
+    problems = schema_problems([
+        ("renamed field", 'SELECT mean("co2") FROM "telemetry" WHERE $timeFilter'),
+        ("unknown tag", 'SELECT mean("co2_ppm") FROM "telemetry" WHERE "room" = \'x\' AND $timeFilter'),
+        ("unknown measurement", 'SELECT mean("co2_ppm") FROM "telemetrie" WHERE $timeFilter')])
+    assert [p.split(":")[0] for p in problems] == ["renamed field", "unknown tag", "unknown measurement"]
 
 
 def test_alert_rules_cover_what_staff_asked_for():

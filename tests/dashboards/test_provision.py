@@ -3,7 +3,7 @@
 import pytest
 from typer.testing import CliRunner
 
-from station.cli import app
+from lastation.cli import app
 from station.dashboards.alerts import FOLDER_UID, RULES
 from station.dashboards.boards import all_boards
 from station.dashboards.panels import DATASOURCE_UID

@@ -24,6 +24,7 @@ PLAUSIBLE = {  # what a value of each field (or its aggregate) may be
     "people_estimate": (0, 300), "occupied": (0, 1), "reserved": (0, 1), "online": (0, 1),
     "outbox_depth": (0, 100), "uptime_s": (0, 86400 * 2), "version": None, "faults": (1, 10_000),
     "count": (0, 100_000),  # fill(0) buckets count zero
+    "duration_s": (0, 24),  # summed and divided by 3600: hours of power a machine, at most a day's
 }
 
 
@@ -112,9 +113,18 @@ def test_alert_node_offline_sees_the_node_that_went_down(influxdb, day):
 
 def test_alert_co2_in_an_occupied_space(influxdb, day):
     peak = influxdb.query('SELECT max("co2_ppm"), "space" FROM "telemetry"', db=DB)[0]["values"][0]
-    from collector.history import from_ns
+    from station.history import from_ns
 
     at = from_ns(int(peak[0]))
     result = _evaluate(influxdb, "co2-high-occupied", at)
     firing = [k for k, co2 in result["A"].items() if co2 > 1000 and result["B"].get(k, 0) > 0]
     assert firing, f"peak {peak[1]} ppm in {peak[2]} did not fire"
+
+
+def test_machine_hours_are_the_nodes_on_time_per_machine_and_site(influxdb, day, inventory):
+    query = next(q for q in board_queries() if q.where == "machines: Machine hours by site [A]")
+    series = influxdb.query(expand(query.influxql, start=day.start, end=day.end, variables=VARIABLES), db=DB)
+    hours = {(s["tags"]["site"], s["tags"]["machine"]): (s["values"][0][1], s["values"][0][2]) for s in series}
+    assert set(hours) == {(site.id, m.id) for site, m in inventory.machines()}
+    for k, (site, machine) in enumerate(inventory.machines()):  # simulated_day: 20 + 7k and 45 minutes
+        assert hours[(site.id, machine.id)] == (pytest.approx((20 + 7 * k + 45) / 60), 2), machine.id

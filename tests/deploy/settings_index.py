@@ -15,11 +15,25 @@ import typer
 REPO = Path(__file__).resolve().parents[2]
 
 
+def settings_env_vars(model) -> set[str]:
+    """Every variable a pydantic-settings model reads: its fields, and one level of nested
+    models (``STATION_MQTT_HOST`` for ``mqtt.host``)."""
+    from pydantic import BaseModel
+
+    prefix = model.model_config.get("env_prefix", "")
+    names = set()
+    for name, field in model.model_fields.items():
+        names.add(f"{prefix}{name}".upper())
+        kind = field.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            names |= {f"{prefix}{name}_{sub}".upper() for sub in kind.model_fields}
+    return names
+
+
 def api_env_vars() -> set[str]:
     from api.settings import ApiSettings
 
-    prefix = ApiSettings.model_config.get("env_prefix", "")
-    return {f"{prefix}{name}".upper() for name in ApiSettings.model_fields}
+    return settings_env_vars(ApiSettings)
 
 
 def command(group: typer.Typer, name: str) -> click.Command:
@@ -35,9 +49,9 @@ def command_env_vars(cmd: click.Command, source: Path) -> set[str]:
 
 
 def collector_env_vars() -> set[str]:
-    from collector.cli import app
+    from collector.settings import CollectorSettings
 
-    return command_env_vars(command(app, "run"), REPO / "collector" / "cli.py")
+    return settings_env_vars(CollectorSettings)
 
 
 def options_of(cmd: click.Command) -> set[str]:

@@ -14,7 +14,7 @@ import yaml
 from typer.testing import CliRunner
 
 from station.broker.acl import central_users
-from station.cli import app
+from lastation.cli import app
 
 from .settings_index import REPO, api_env_vars, collector_env_vars, read_env_file
 
@@ -169,7 +169,7 @@ def test_api_port_command_and_mounts_agree(compose):
         assert any(e[key].startswith(c + "/") for c in mounts), f"{key} is not on a mounted volume"
     collector = services(compose)["collector"]
     cmounts = dict((c, h) for h, c in volumes(collector))
-    assert env(collector)["STATION_COLLECTOR_STATE"] in cmounts
+    assert env(collector)["STATION_STATE_DIR"] in cmounts
 
 
 def test_image_build_copies_what_exists():

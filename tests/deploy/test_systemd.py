@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from station.cli import app as station_app
+from lastation.cli import app as station_app
 
 from .settings_index import REPO, api_env_vars, collector_env_vars, command, options_of, read_env_file
 

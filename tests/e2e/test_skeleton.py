@@ -10,6 +10,7 @@ from gpiozero.pins.mock import MockFactory
 
 from api.app import create_app
 from api.settings import ApiSettings
+from station.settings import MqttSettings
 from collector.service import Collector
 from edge.node import EdgeNode
 from station.broker.dev import free_port
@@ -22,7 +23,7 @@ SPACE = "salle-aiguillage"
 @pytest.fixture()
 def api_server(mosquitto):
     port = free_port()
-    app = create_app(ApiSettings(mqtt_port=mosquitto.port, mqtt_client_id="api-e2e"))
+    app = create_app(ApiSettings(mqtt=MqttSettings(port=mosquitto.port, client_id="api-e2e")))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

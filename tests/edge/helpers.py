@@ -6,20 +6,22 @@ import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import itertools
+
+from station.access import NodeKeys, Signer, generate_key_set, hash_credential, load_node_keys, load_private_key, sign
 from station.contract import DoorAction, DoorCommand, GrantEntry, GrantList, GrantRole, NodeEvent, topics
-from station.contract.signing import hash_credential, sign
 from station.mqtt import MqttBus, MqttSettings
 
-from edge.keys import SiteKeys, generate_dev_keys, load_private_key, load_site_keys
+_SEQ = itertools.count(1)
 
 
 class KeySet:
-    """A development key set in ``directory``: the API's private key and the node's keys."""
+    """A key set in ``directory``: the API's signer and what a node holds."""
 
     def __init__(self, directory: Path):
-        self.paths = generate_dev_keys(directory)
-        self.private = load_private_key(self.paths["private"])
-        self.site: SiteKeys = load_site_keys(self.paths["public"], self.paths["hmac"])
+        self.paths = generate_key_set(directory)
+        self.signer = Signer(load_private_key(self.paths.private))
+        self.site: NodeKeys = load_node_keys(self.paths.public, self.paths.hmac)
 
     def credential(self, card_number: str | int) -> str:
         return hash_credential(self.site.hmac_key, card_number)
@@ -34,14 +36,17 @@ class KeySet:
             entries.append(GrantEntry(credential_hash=self.credential(card), role=GrantRole(role),
                                       not_before=nb, not_after=na))
         unsigned = GrantList(site=site, door=door, version=version, expires_at=now + expires_in,
-                             entries=entries, key_id="site")
-        return sign(unsigned, self.private)
+                             entries=entries, key_id=self.signer.key_id)
+        return sign(unsigned, self.signer)
 
     def command(self, door: str, action: str, *, expires_in: timedelta = timedelta(minutes=5),
-                ident: str = "cmd-0001") -> DoorCommand:
-        unsigned = DoorCommand(id=ident, door=door, action=DoorAction(action), issued_by="staff:alice",
-                               expires_at=datetime.now(timezone.utc) + expires_in, key_id="site")
-        return sign(unsigned, self.private)
+                ident: str | None = None, seq: int | None = None) -> DoorCommand:
+        """A signed command; each gets the next sequence number unless ``seq`` is given."""
+        seq = next(_SEQ) if seq is None else seq
+        unsigned = DoorCommand(id=ident or f"cmd-{seq:06d}", seq=seq, door=door, action=DoorAction(action),
+                               issued_by="staff:alice", expires_at=datetime.now(timezone.utc) + expires_in,
+                               key_id=self.signer.key_id)
+        return sign(unsigned, self.signer)
 
 
 class EventListener:

@@ -35,7 +35,7 @@ data_dir: data
 mqtt:
   port: 1883
 keys:
-  public_key: keys/site-signing.pub.pem
+  public_key: keys/signing.pub.pem
   hmac_key: keys/site-hmac.key
 access:
   lockout_after: 3
@@ -58,7 +58,7 @@ def test_a_good_config_validates(tmp_path):
     (("node: ls-porte-salle-aiguillage", "node: ls-porte-nowhere"), r"edge.yaml:1: node: 'ls-porte-nowhere' is not"),
     (("data_dir: data\n", ""), r"edge.yaml:1: data_dir: Field required"),
     (("keys/site-hmac.key", "keys/missing.key"), r"missing.key: cannot read the site HMAC key"),
-    (("keys/site-signing.pub.pem", "keys/site-hmac.key"), r"site-hmac.key:1: not a PEM public key"),
+    (("keys/signing.pub.pem", "keys/site-hmac.key"), r"site-hmac.key:1: not a PEM public key"),
 ])
 def test_a_bad_config_fails_with_file_line_and_reason(tmp_path, change, expected):
     result = validate(write_config(tmp_path, GOOD.replace(*change)))
@@ -79,13 +79,25 @@ def test_a_profile_with_a_pin_used_twice_is_refused(tmp_path):
     assert result.exit_code == 2 and "door.yaml" in result.output and "GPIO5 is already used" in result.output
 
 
-def test_dev_keys_command_writes_a_key_set_once(tmp_path):
-    result = runner.invoke(app, ["keys", "--out", str(tmp_path / "k")])
-    assert result.exit_code == 0
-    public = (tmp_path / "k" / "site-signing.pub.pem").read_bytes()
-    runner.invoke(app, ["keys", "--out", str(tmp_path / "k")])
-    assert (tmp_path / "k" / "site-signing.pub.pem").read_bytes() == public
-    assert oct(os.stat(tmp_path / "k" / "site-signing.pem").st_mode & 0o777) == "0o600"
+def test_the_key_set_the_api_writes_is_the_one_a_node_config_names(tmp_path):
+    """`station api keys DIR` writes the files the edge config names: one set, one format."""
+    from lastation.cli import app as station
+
+    result = runner.invoke(station, ["api", "keys", str(tmp_path / "keys")])
+    assert result.exit_code == 0, result.output
+    public = (tmp_path / "keys" / "signing.pub.pem").read_bytes()
+    assert runner.invoke(station, ["api", "keys", str(tmp_path / "keys")]).exit_code == 0
+    assert (tmp_path / "keys" / "signing.pub.pem").read_bytes() == public  # kept, not replaced
+    for secret in ("signing.pem", "site-hmac.key"):
+        assert oct(os.stat(tmp_path / "keys" / secret).st_mode & 0o777) == "0o600"
+    path = tmp_path / "edge.yaml"
+    path.write_text(GOOD.format(inventory=DEFAULT_INVENTORY))
+    assert validate(path).exit_code == 0
+
+
+def test_a_password_in_the_config_file_is_refused(tmp_path):
+    result = validate(write_config(tmp_path, GOOD.replace("port: 1883", "port: 1883\n  password: hunter2")))
+    assert result.exit_code == 2 and "mqtt.password" in result.output and "password_file" in result.output
 
 
 @pytest.mark.mosquitto
@@ -96,7 +108,7 @@ def test_edge_run_goes_online_and_offline_on_sigterm(tmp_path, mosquitto, mqtt_s
     watcher.subscribe(topics.node_status("la-station", "ls-porte-salle-aiguillage"),
                       lambda t, p: statuses.append(NodeStatus.model_validate_json(p)))
     watcher.start()
-    proc = subprocess.Popen([sys.executable, "-m", "station.cli", "edge", "run", "--config", str(path)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "lastation.cli", "edge", "run", "--config", str(path)], cwd=ROOT,
                             env={**os.environ, "GPIOZERO_PIN_FACTORY": "mock"}, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:

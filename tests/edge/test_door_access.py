@@ -198,3 +198,53 @@ def test_status_carries_grant_versions_and_a_malformed_list_is_reported(inventor
         watcher.stop()
     assert listener.of("grants_rejected")[0].reason.startswith("malformed grant list")
     assert statuses[-1].state.value == "offline"
+
+
+def test_a_replayed_command_is_refused_even_after_the_node_restarts(inventory, mqtt_settings, keys, tmp_path,
+                                                                    listener):
+    """The attack from the field: a captured, signed, unexpired `release` sent again later."""
+    from station.mqtt import MqttBus
+
+    api = MqttBus("api-replay", mqtt_settings).start()
+    topic = topics.door_command("la-station", DOOR)
+    release, normal = keys.command(DOOR, "release"), keys.command(DOOR, "normal")
+    assert normal.seq > release.seq
+    try:
+        with rig_with_grants(inventory, mqtt_settings, keys, tmp_path, {str(MEMBER): "member"}) as rig:
+            api.publish(topic, release)
+            wait_until(lambda: rig.unlocked, timeout=5)
+            api.publish(topic, normal)  # staff end the release
+            wait_until(lambda: not rig.unlocked, timeout=5)
+            api.publish(topic, release)  # replayed at once: refused, the door stays locked
+            wait_until(lambda: len(listener.of("command_rejected")) == 1, timeout=5)
+            assert not rig.unlocked
+        with DoorRig(inventory, mqtt_settings, keys, tmp_path / "node") as rig:  # a reboot, same SD card
+            api.publish(topic, release)
+            wait_until(lambda: len(listener.of("command_rejected")) == 2, timeout=5)
+            assert not rig.unlocked and rig.controller.mode.value == "normal"
+    finally:
+        api.stop()
+    rejected = listener.of("command_rejected")
+    assert all(e.command == release.id and "is not newer than the last applied" in e.reason for e in rejected)
+    assert [e.command for e in listener.of("command_applied")] == [release.id, normal.id]
+
+
+def test_a_lockdown_survives_a_power_cut_of_the_node(inventory, mqtt_settings, keys, tmp_path, listener):
+    """Pulling a node's plug must not lift a lockdown staff put on its door."""
+    from station.mqtt import MqttBus
+
+    api = MqttBus("api-lockdown", mqtt_settings).start()
+    try:
+        with rig_with_grants(inventory, mqtt_settings, keys, tmp_path, {str(MEMBER): "member",
+                                                                        str(STAFF): "staff"}):
+            api.publish(topics.door_command("la-station", DOOR), keys.command(DOOR, "lockdown"))
+            wait_until(lambda: listener.of("command_applied"), timeout=5)
+        with DoorRig(inventory, mqtt_settings, keys, tmp_path / "node") as rig:
+            assert rig.controller.mode.value == "lockdown"
+            rig.badge(MEMBER)
+            wait_until(lambda: listener.of("access_denied"), timeout=5)
+            assert listener.of("access_denied")[-1].reason == "door in lockdown"
+            rig.badge(STAFF)
+            wait_until(lambda: rig.unlocked, timeout=5)
+    finally:
+        api.stop()

@@ -21,10 +21,13 @@ ROWS = {  # profile pin → the row of the wiring table that documents it
                   "door_contact": "door contact", "exit_button": "exit button", "fire_input": "fire input",
                   "tamper": "tamper", "led_green": "LED green", "led_red": "LED red", "buzzer": "buzzer"},
     "room_node": {"pir": "PIR out", "status_led": "status LED"},
+    "machine_node": {"wiegand_d0": "Wiegand DATA0", "wiegand_d1": "Wiegand DATA1", "power_relay": "power relay",
+                     "estop": "E-stop", "extraction": "extraction", "running": "running", "led_green": "LED green",
+                     "led_red": "LED red", "buzzer": "buzzer"},
 }
 
 
-@pytest.mark.parametrize("profile", ["door_node", "room_node"])
+@pytest.mark.parametrize("profile", ["door_node", "room_node", "machine_node"])
 def test_wiring_table_gives_the_profiles_pins(profile):
     text = (HW / f"wiring-{profile.replace('_', '-')}.md").read_text()
     pins = load_profile(profile).pins
@@ -59,7 +62,9 @@ def test_example_config_is_a_valid_edge_config(tmp_path):
     data = yaml.safe_load((HW / "edge.example.yaml").read_text())
     data["inventory"] = str(DEFAULT_INVENTORY)
     data["data_dir"] = str(tmp_path / "data")
-    data["keys"].update(public_key=str(keys.paths["public"]), hmac_key=str(keys.paths["hmac"]))
+    data["keys"].update(public_key=str(keys.paths.public), hmac_key=str(keys.paths.hmac))
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")  # files named in it must exist
+    data["mqtt"]["tls_ca"] = str(tmp_path / "ca.pem")
     path = tmp_path / "edge.yaml"
     path.write_text(yaml.safe_dump(data))
     config, _, digest = load_edge_config(path)

@@ -1,15 +1,16 @@
 """A room node against a real broker: motion, telemetry through the outbox, a dead CO2 sensor."""
 
 import threading
+import time
 from datetime import datetime, timezone
 
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from edge.devices.analog import LdrLight, open_mcp3008
+from edge.devices.analog import LdrLight
 from edge.devices.mhz19 import MHZ19B
 from edge.node import EdgeNode, RoomSensors
-from edge.simulator.fakes import FakeMhz19Port, MockMcp3008
+from edge.simulator.fakes import FakeAdcChannel, FakeMhz19Port
 from station.clock import AcceleratedClock
 from station.contract import Telemetry, topics
 from station.mqtt import MqttBus
@@ -22,10 +23,8 @@ NODE, SPACE = "ls-salle-salle-aiguillage", "salle-aiguillage"
 
 def test_dead_co2_sensor_is_reported_as_a_fault_not_as_zero(inventory, mqtt_settings, caplog):
     factory = MockFactory()
-    chip = MockMcp3008(pin_factory=factory)
-    chip.channels[0] = 3.3 * LdrLight.fraction_for_lux(250)
     port = FakeMhz19Port(lambda: 640)
-    sensors = RoomSensors(co2=MHZ19B(port), light=LdrLight(open_mcp3008(0, pin_factory=factory)))
+    sensors = RoomSensors(co2=MHZ19B(port), light=LdrLight(FakeAdcChannel(lambda: LdrLight.fraction_for_lux(250))))
     clock = AcceleratedClock(datetime.now(timezone.utc), speed=600)  # telemetry every 60 s → 0.1 s
     received: list[Telemetry] = []
     lock = threading.Lock()
@@ -48,12 +47,14 @@ def test_dead_co2_sensor_is_reported_as_a_fault_not_as_zero(inventory, mqtt_sett
         wait_until(lambda: listener.of("sensor_fault"), timeout=5)
         port.mode = "ok"
         wait_until(lambda: received[-1].faults == [] and received[-1].co2_ppm == 640, timeout=5)
+        wait_until(lambda: listener.of("sensor_recovered"), timeout=5)
     watcher.stop()
     good = received[0]
     assert good.co2_ppm == 640 and good.light_lux == pytest.approx(250, rel=0.05) and good.space == SPACE
     faulty = next(t for t in received if t.faults)
     assert faulty.co2_ppm is None and faulty.light_lux is not None
     assert len(listener.of("sensor_fault")) == 1  # reported once per failure, not every minute
+    assert [e.reason for e in listener.of("sensor_recovered")] == ["co2 sensor answering again"]
     assert "co2 sensor fault: MH-Z19B: no answer" in caplog.text
 
 
@@ -74,3 +75,28 @@ def test_a_pir_held_high_is_reported_again_at_each_telemetry_tick(inventory, mqt
         count = len(listener.of("motion"))
         clock.sleep(300)  # five more ticks with the PIR low
         assert len(listener.of("motion")) <= count + 1  # at most one in flight when it went low
+
+
+def test_the_status_led_is_steady_while_connected_and_blinks_when_the_broker_is_gone(inventory, broker):
+    from station.settings import MqttSettings
+
+    factory = MockFactory()
+    node = EdgeNode(inventory, NODE, MqttSettings(port=broker.port), pin_factory=factory, telemetry_interval_s=3600)
+    led = factory.pin(node.profile.pins["status_led"])
+    with node:
+        wait_until(lambda: led.state == 1, timeout=3)
+        broker.stop()
+        changes = set()
+        deadline = time.monotonic() + 6
+        while time.monotonic() < deadline and changes != {0, 1}:
+            changes.add(led.state)
+            time.sleep(0.02)
+        assert changes == {0, 1}  # blinking
+        broker.start()
+        wait_until(lambda: node.bus.connected.is_set(), timeout=15)
+        time.sleep(1.5)
+        seen = set()
+        for _ in range(40):  # two seconds: a blink would show a 0
+            seen.add(led.state)
+            time.sleep(0.05)
+        assert seen == {1}  # steady again

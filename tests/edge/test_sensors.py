@@ -3,10 +3,11 @@
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from edge.devices.analog import AnalogCo2, LdrLight, open_mcp3008
+from edge.devices.analog import AnalogCo2, LdrLight
 from edge.devices.mhz19 import MHZ19B, READ_CO2, checksum
 from edge.devices.sensors import SensorFault
-from edge.simulator.fakes import FakeMhz19Port, MockMcp3008
+from edge.simulator.fakes import FakeMhz19Port
+from tests.edge.mcp3008 import MockMcp3008
 
 
 def test_checksum_of_the_datasheet_read_command():
@@ -68,28 +69,34 @@ def test_mhz19b_over_a_real_pty_with_pyserial():
 
 @pytest.fixture()
 def adc():
+    """gpiozero's real MCP3008 code on mock SPI pins (its software SPI bus reads the global
+    pin factory while it is built: a test may set it; the autouse fixture resets it)."""
+    from gpiozero import MCP3008, Device
+
     factory = MockFactory()
+    Device.pin_factory = factory
     chip = MockMcp3008(pin_factory=factory)
-    return factory, chip
+    return (lambda channel: MCP3008(channel=channel, clock_pin=11, mosi_pin=10, miso_pin=9, select_pin=8,
+                                    pin_factory=factory)), chip
 
 
 def test_analog_co2_through_gpiozero_mcp3008(adc):
-    factory, chip = adc
+    mcp3008, chip = adc
     chip.channels[1] = 0.4 + 1.6 * 900 / 5000  # 900 ppm on the MH-Z19B's Vo
-    co2 = AnalogCo2(open_mcp3008(1, pin_factory=factory))
+    co2 = AnalogCo2(mcp3008(1))
     assert co2.read_ppm() == pytest.approx(900, abs=10)  # 10-bit ADC: ~5 ppm per step
 
 
 def test_analog_co2_with_no_sensor_is_a_fault(adc):
-    factory, chip = adc
+    mcp3008, chip = adc
     chip.channels[1] = 0.0
     with pytest.raises(SensorFault, match="unpowered or wire cut"):
-        AnalogCo2(open_mcp3008(1, pin_factory=factory)).read_ppm()
+        AnalogCo2(mcp3008(1)).read_ppm()
 
 
 def test_ldr_light_through_the_mcp3008(adc):
-    factory, chip = adc
-    ldr = LdrLight(open_mcp3008(0, pin_factory=factory))
+    mcp3008, chip = adc
+    ldr = LdrLight(mcp3008(0))
     chip.channels[0] = 3.3 * LdrLight.fraction_for_lux(300)
     assert ldr.read_lux() == pytest.approx(300, rel=0.05)
     chip.channels[0] = 3.3 * LdrLight.fraction_for_lux(5)
@@ -99,13 +106,11 @@ def test_ldr_light_through_the_mcp3008(adc):
         ldr.read_lux()
 
 
-def test_two_nodes_in_one_process_each_read_their_own_mcp3008():
-    first, second = MockFactory(), MockFactory()
-    chip1, chip2 = MockMcp3008(pin_factory=first), MockMcp3008(pin_factory=second)
-    chip1.channels[1], chip2.channels[1] = 0.4 + 1.6 * 500 / 5000, 0.4 + 1.6 * 2000 / 5000
-    a = AnalogCo2(open_mcp3008(1, pin_factory=first))
-    b = AnalogCo2(open_mcp3008(1, pin_factory=second))
-    assert a.read_ppm() == pytest.approx(500, abs=10) and b.read_ppm() == pytest.approx(2000, abs=10)
+def test_the_adc_seam_takes_any_channel_with_a_value():
+    from edge.simulator.fakes import FakeAdcChannel
+
+    assert AnalogCo2(FakeAdcChannel(lambda: (0.4 + 1.6 * 500 / 5000) / 3.3)).read_ppm() == pytest.approx(500, abs=1)
+    assert LdrLight(FakeAdcChannel(lambda: LdrLight.fraction_for_lux(120))).read_lux() == pytest.approx(120, rel=0.01)
 
 
 # --------------------------------------------------------------------------- SHT31 (I2C)

@@ -64,6 +64,20 @@ def test_door_pointing_at_a_missing_space(tmp_path):
            "space 'salle-perdue'" in str(err.value)
 
 
+@pytest.mark.parametrize("doors", ["[]", "[porte-salle-aiguillage, porte-salle-quai-2]"])
+def test_a_door_node_serves_exactly_one_door(tmp_path, doors):
+    """One reader, one strike: a second door's commands and lists would reach a node that
+    drives no strike for it."""
+    path = _broken(tmp_path, "    doors: [porte-salle-aiguillage]", f"    doors: {doors}")
+    if "quai-2" in doors:  # that door's own node lets it go
+        text = path.read_text().replace("    doors: [porte-salle-quai-2]", "    doors: []", 1)
+        path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_inventory(path)
+    assert "a door node serves exactly one door (one reader, one strike)" in str(err.value)
+    assert f"{path}:{_line_of(path, doors)}: sites[0].nodes[" in str(err.value)
+
+
 def test_node_listed_twice(tmp_path):
     path = _broken(tmp_path, "- id: arques-salle", "- id: arques-porte")
     with pytest.raises(ConfigError) as err:
@@ -83,12 +97,12 @@ def test_bad_value_and_bad_yaml(tmp_path):
 
 def test_cli_check_prints_one_line_and_exits_non_zero(tmp_path):
     path = _broken(tmp_path, "    capacity: 8\n", "    capacity: -3\n")
-    result = subprocess.run([sys.executable, "-m", "station.cli", "inventory", "check", str(path)],
+    result = subprocess.run([sys.executable, "-m", "lastation.cli", "inventory", "check", str(path)],
                             capture_output=True, text=True)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert lines == [f"{path}:{_line_of(path, 'capacity: -3')}: sites[0].spaces[4].capacity: "
                      "Input should be greater than or equal to 1"]
-    ok = subprocess.run([sys.executable, "-m", "station.cli", "inventory", "check", str(DEFAULT_INVENTORY)],
+    ok = subprocess.run([sys.executable, "-m", "lastation.cli", "inventory", "check", str(DEFAULT_INVENTORY)],
                         capture_output=True, text=True)
     assert ok.returncode == 0 and "7 sites, 18 spaces" in ok.stdout

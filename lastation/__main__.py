@@ -1,0 +1,3 @@
+from lastation.cli import main
+
+main()

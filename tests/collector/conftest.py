@@ -1,0 +1,27 @@
+"""Fixtures of the collector's tests."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from collector.influx import InfluxSettings, InfluxWriter
+from station.history import InfluxHistory, SqliteHistory
+
+_buckets = itertools.count()
+
+
+@pytest.fixture(params=["sqlite", "influxdb"])
+def history(request, tmp_path):
+    """Each history store the collector writes to: the embedded SQLite one, and a real
+    InfluxDB 1.x (a bucket of the test's own)."""
+    if request.param == "sqlite":
+        h = SqliteHistory(tmp_path / "history.sqlite")
+    else:
+        server = request.getfixturevalue("influxdb")
+        bucket = server.create_bucket(f"history_{next(_buckets)}")
+        h = InfluxHistory(server.url, bucket, writer=InfluxWriter(InfluxSettings(url=server.url, bucket=bucket),
+                                                                  tmp_path / "spool"))
+    yield h
+    h.close()
