@@ -28,6 +28,8 @@ pytestmark = pytest.mark.mosquitto
 ROOM, DOOR, ROOM_NODE = "salle-aiguillage", "porte-salle-aiguillage", "ls-salle-salle-aiguillage"
 ADMIN = ("admin@la-station.test", "admin-password-123")
 CARD = 4_200_042
+# Staff enrolment hashes a password (argon2): give a loaded machine time, as a member would wait.
+HTTP = httpx.Client(timeout=30)
 
 
 class Keys:
@@ -43,18 +45,18 @@ def api_settings(database_url, keys, broker, client_id, **extra) -> ApiSettings:
 
 
 def login(api, email, password) -> dict:
-    r = httpx.post(f"{api.url}/api/v1/auth/login", json={"email": email, "password": password})
+    r = HTTP.post(f"{api.url}/api/v1/auth/login", json={"email": email, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def enrol(api, staff: dict, card: int = CARD) -> tuple[dict, int]:
     """Staff create a member and their badge; the member logs in."""
-    r = httpx.post(f"{api.url}/api/v1/members", headers=staff,
+    r = HTTP.post(f"{api.url}/api/v1/members", headers=staff,
                    json={"email": "alice@la-station.test", "name": "Alice", "password": "alice-password-1"})
     assert r.status_code == 201, r.text
     member = r.json()["id"]
-    r = httpx.post(f"{api.url}/api/v1/members/{member}/badges", headers=staff, json={"card_number": str(card)})
+    r = HTTP.post(f"{api.url}/api/v1/members/{member}/badges", headers=staff, json={"card_number": str(card)})
     assert r.status_code == 201, r.text
     return login(api, "alice@la-station.test", "alice-password-1"), member
 
@@ -75,7 +77,7 @@ def test_staff_enrol_the_member_books_the_door_opens_the_booking_checks_in_and_a
         wait_until(lambda: door.node.grants.get(DOOR) is not None, timeout=10)
         assert not door.node.grants.decide(DOOR, credential, clock.now()).granted  # no booking yet
 
-        r = httpx.post(f"{api.url}/api/v1/bookings", headers=alice, json={"space": ROOM, "duration_minutes": 60})
+        r = HTTP.post(f"{api.url}/api/v1/bookings", headers=alice, json={"space": ROOM, "duration_minutes": 60})
         assert r.status_code == 201, r.text
         booking = r.json()
         wait_until(lambda: door.node.grants.decide(DOOR, credential, clock.now()).granted, timeout=2)
@@ -88,16 +90,16 @@ def test_staff_enrol_the_member_books_the_door_opens_the_booking_checks_in_and_a
         room_pins.pin(room.profile.pins["pir"]).drive_high()  # someone moves in the room
 
         def audited():
-            r = httpx.get(f"{api.url}/api/v1/audit?door={DOOR}&action=access_granted", headers=staff)
+            r = HTTP.get(f"{api.url}/api/v1/audit?door={DOOR}&action=access_granted", headers=staff)
             return r.json()
         entry = wait_until(audited, timeout=5)[0]
         assert entry["member_id"] == member and entry["actor"] == f"node:{door.node.node.id}"
-        wait_until(lambda: httpx.get(f"{api.url}/api/v1/bookings/{booking['id']}", headers=alice)
+        wait_until(lambda: HTTP.get(f"{api.url}/api/v1/bookings/{booking['id']}", headers=alice)
                    .json()["status"] == "checked_in", timeout=5)
-        wait_until(lambda: httpx.get(f"{api.url}/api/v1/rooms/{ROOM}").json()["status"] == "occupied", timeout=5)
+        wait_until(lambda: HTTP.get(f"{api.url}/api/v1/rooms/{ROOM}").json()["status"] == "occupied", timeout=5)
         door.close_door()
 
-        r = httpx.post(f"{api.url}/api/v1/members/{member}/suspend", headers=staff)
+        r = HTTP.post(f"{api.url}/api/v1/members/{member}/suspend", headers=staff)
         assert r.status_code == 200
         started = time.monotonic()
         wait_until(lambda: not door.node.grants.decide(DOOR, credential, clock.now()).granted, timeout=1.0)
@@ -105,7 +107,7 @@ def test_staff_enrol_the_member_books_the_door_opens_the_booking_checks_in_and_a
         time.sleep(1.0)  # the reader's frame gap and the strike's relock
         door.badge(CARD)
         assert not door.unlocked
-        denied = wait_until(lambda: httpx.get(f"{api.url}/api/v1/audit?door={DOOR}&action=access_denied",
+        denied = wait_until(lambda: HTTP.get(f"{api.url}/api/v1/audit?door={DOOR}&action=access_denied",
                                               headers=staff).json(), timeout=5)
         assert denied[0]["member_id"] == member
 
@@ -120,7 +122,7 @@ def test_a_badge_while_the_api_is_down_is_audited_after_its_restart_and_checks_t
         with ApiServer(settings, clock=clock) as api:
             staff = login(api, *ADMIN)
             alice, member = enrol(api, staff)
-            booking = httpx.post(f"{api.url}/api/v1/bookings", headers=alice,
+            booking = HTTP.post(f"{api.url}/api/v1/bookings", headers=alice,
                                  json={"space": ROOM, "duration_minutes": 120}).json()
             wait_until(lambda: door.node.grants.decide(DOOR, keys.site.credential_hash(CARD), clock.now()).granted,
                        timeout=5)
@@ -131,13 +133,13 @@ def test_a_badge_while_the_api_is_down_is_audited_after_its_restart_and_checks_t
         clock.jump(minutes=20)  # the API comes back long after the no-show delay
         with ApiServer(settings, clock=clock) as api:
             staff = login(api, *ADMIN)
-            wait_until(lambda: httpx.get(f"{api.url}/api/v1/bookings/{booking['id']}", headers=staff)
+            wait_until(lambda: HTTP.get(f"{api.url}/api/v1/bookings/{booking['id']}", headers=staff)
                        .json()["status"] != "confirmed", timeout=10)
-            assert httpx.get(f"{api.url}/api/v1/bookings/{booking['id']}", headers=staff).json()["status"] == \
+            assert HTTP.get(f"{api.url}/api/v1/bookings/{booking['id']}", headers=staff).json()["status"] == \
                 "checked_in"
             time.sleep(1.5)  # several sweeps later: still checked in, never released as a no-show
-            assert httpx.get(f"{api.url}/api/v1/bookings/{booking['id']}", headers=staff).json()["status"] == \
+            assert HTTP.get(f"{api.url}/api/v1/bookings/{booking['id']}", headers=staff).json()["status"] == \
                 "checked_in"
-            granted = httpx.get(f"{api.url}/api/v1/audit?action=access_granted", headers=staff).json()
+            granted = HTTP.get(f"{api.url}/api/v1/audit?action=access_granted", headers=staff).json()
             assert [e["member_id"] for e in granted] == [member]
             assert api.runtime.access_log.drained
