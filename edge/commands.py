@@ -49,7 +49,7 @@ class CommandLedger:
         try:
             data = json.loads(path.read_text())
             return Applied(int(data["seq"]), DoorAction(data["mode"]), data.get("command"))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, OverflowError) as exc:
             # A damaged file must not reopen the door to replays: refuse everything up to
             # now (sequences are wall-clock based) and keep the door in its normal mode.
             log.error("%s: unreadable (%s); refusing commands older than now", path, exc)
