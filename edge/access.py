@@ -11,7 +11,8 @@ Door states and what they report::
     locked ──door opens──► door_opened + door_forced
     open longer than held_open_after_s ──► door_held_open (once per opening)
     fire input ──► fire_release (fail-safe doors released until the alarm clears)
-    N denials within T s ──► reader_lockout for L s (every badge denied meanwhile)
+    N denials within T s ──► reader_lockout for L s (every badge denied meanwhile;
+                              those and reader errors reported once per 10 s, counted)
     command lockdown ──► only staff badges; exit button still works (egress)
     command release ──► unlocked until command normal
 """
@@ -49,6 +50,10 @@ class AccessSettings(BaseModel):
     lockout_window_s: float = Field(default=30.0, gt=0, le=3600)
     lockout_s: float = Field(default=60.0, ge=0, le=3600, description="How long a locked-out reader denies every badge.")
     staff_when_expired: bool = Field(default=True, description="Staff badges still open when the grant list expired.")
+    repeats_reported_every_s: float = Field(
+        default=10.0, gt=0, le=3600,
+        description="Reader errors and badges refused during a lockout are reported at most this often, with the "
+                    "count of the others: a flood on the reader's wires must not fill the outbox.")
 
 
 class DoorController:
@@ -68,6 +73,7 @@ class DoorController:
         self.counters: Counter[str] = Counter()
         self._denials: deque[float] = deque()  # on the lockout counter (_elapsed), not dates
         self._locked_out_until: float | None = None
+        self._repeats: dict[str, tuple[float, int]] = {}  # kind -> (last reported, not reported since)
         self._held_timer: threading.Timer | None = None
         self._opening = 0
         self.ledger = ledger
@@ -98,7 +104,10 @@ class DoorController:
             self.counters["denied_locked_out"] += 1
             if self.indicators:
                 self.indicators.denied()
-            self._emit(EventKind.access_denied, credential_hash=credential, reason="reader locked out")
+            unreported = self._repeat_to_report("locked_out")
+            if unreported is not None:
+                self._emit(EventKind.access_denied, credential_hash=credential,
+                           reason="reader locked out" + self._since(unreported))
             return False
         decision = self.grants.decide(self.door.id, credential, now)
         if decision.granted and self.mode is DoorAction.lockdown and decision.role is not GrantRole.staff:
@@ -144,7 +153,29 @@ class DoorController:
         return self._locked_out_until is not None and self._elapsed() < self._locked_out_until
 
     def on_reader_error(self, reason: str) -> None:
-        self._emit(EventKind.reader_error, reason=reason[:200])
+        self.counters["reader_errors"] += 1
+        unreported = self._repeat_to_report("reader_error")
+        if unreported is not None:
+            self._emit(EventKind.reader_error, reason=(reason[:150] + self._since(unreported)))
+
+    def _repeat_to_report(self, kind: str) -> int | None:
+        """Report this repeat of ``kind``? The count of those not reported since the last
+        report if so (0 for the first), None if it is only counted. Every event goes to the
+        outbox and, with the network cut, stays there: someone sending noise down the
+        reader's wires (or tapping a locked-out reader) for hours must not fill it, or the
+        ``door_forced`` that follows would be refused."""
+        with self._lock:
+            now = self._elapsed()
+            last, unreported = self._repeats.get(kind, (None, 0))
+            if last is not None and now - last < self.settings.repeats_reported_every_s:
+                self._repeats[kind] = (last, unreported + 1)
+                return None
+            self._repeats[kind] = (now, 0)
+            return unreported
+
+    @staticmethod
+    def _since(unreported: int) -> str:
+        return f" ({unreported} more since the last report)" if unreported else ""
 
     # -- the door -----------------------------------------------------------------------
     def on_opened(self) -> None:
