@@ -35,6 +35,7 @@ from station.inventory import Door
 from .commands import CommandLedger
 from .devices.strike import DoorStrike
 from .grants import GrantCache
+from .repeats import RepeatedReports, since_last_report
 
 log = logging.getLogger(__name__)
 Emit = Callable[..., object]
@@ -73,7 +74,7 @@ class DoorController:
         self.counters: Counter[str] = Counter()
         self._denials: deque[float] = deque()  # on the lockout counter (_elapsed), not dates
         self._locked_out_until: float | None = None
-        self._repeats: dict[str, tuple[float, int]] = {}  # kind -> (last reported, not reported since)
+        self.repeats = RepeatedReports(self.settings.repeats_reported_every_s, now=self._elapsed)
         self._held_timer: threading.Timer | None = None
         self._opening = 0
         self.ledger = ledger
@@ -104,10 +105,10 @@ class DoorController:
             self.counters["denied_locked_out"] += 1
             if self.indicators:
                 self.indicators.denied()
-            unreported = self._repeat_to_report("locked_out")
+            unreported = self.repeats.report("locked_out")
             if unreported is not None:
                 self._emit(EventKind.access_denied, credential_hash=credential,
-                           reason="reader locked out" + self._since(unreported))
+                           reason="reader locked out" + since_last_report(unreported))
             return False
         decision = self.grants.decide(self.door.id, credential, now)
         if decision.granted and self.mode is DoorAction.lockdown and decision.role is not GrantRole.staff:
@@ -154,9 +155,19 @@ class DoorController:
 
     def on_reader_error(self, reason: str) -> None:
         self.counters["reader_errors"] += 1
-        unreported = self._repeat_to_report("reader_error")
+        unreported = self.repeats.report("reader_error")
         if unreported is not None:
-            self._emit(EventKind.reader_error, reason=(reason[:150] + self._since(unreported)))
+            self._emit(EventKind.reader_error, reason=(reason[:150] + since_last_report(unreported)))
+
+    @property
+    def locked_out(self) -> bool:
+        return self._locked_out_until is not None and self._elapsed() < self._locked_out_until
+
+    def on_reader_error(self, reason: str) -> None:
+        self.counters["reader_errors"] += 1
+        unreported = self.repeats.report("reader_error")
+        if unreported is not None:
+            self._emit(EventKind.reader_error, reason=(reason[:150] + since_last_report(unreported)))
 
     def _repeat_to_report(self, kind: str) -> int | None:
         """Report this repeat of ``kind``? The count of those not reported since the last

@@ -51,3 +51,30 @@ def test_a_flood_of_broken_frames_and_locked_out_taps_is_counted_not_stored_one_
     locked_out = [e for e in listener.of("access_denied") if e.reason.startswith("reader locked out")]
     assert 1 <= len(locked_out) <= 4
     assert any("more since the last report" in e.reason for e in locked_out)
+
+
+def test_a_flood_of_taps_and_broken_frames_at_a_machine_is_counted_not_stored_one_by_one(
+        inventory, mqtt_settings, keys, tmp_path):
+    from tests.edge.machine_rig import LASER, MachineRig, machine_grants, publish_machine_grants
+    from tests.utils.clocks import ManualClock
+
+    clock = ManualClock()
+    grants = machine_grants(keys, clock.now(), trained=[MEMBER])
+    publish_machine_grants(mqtt_settings, grants)
+    with EventListener(mqtt_settings, "listener-machine-flood") as listener, \
+            MachineRig(inventory, mqtt_settings, keys, tmp_path / "node", clock=clock) as rig:
+        wait_until(lambda: rig.node.grants.versions().get(LASER) == grants.version, timeout=5)
+        rig.controller.repeats.every_s = 2
+        stored = rig.node.counters.events
+        for n in range(60):
+            send_bits(rig, [1, 0] * 13 + [1])  # 27 bits
+            rig.badge(STRANGER + n)  # nobody trained
+        assert not rig.relay_on
+        assert rig.controller.counters["denied"] == 60
+        flood = rig.node.counters.events - stored
+        assert flood <= 16, f"{flood} events stored for 120 taps"
+        rig.badge(MEMBER)  # the trained member still gets the machine
+        wait_until(lambda: rig.relay_on and listener.of("machine_on"), timeout=5)
+    denied = listener.of("machine_denied")
+    assert 2 <= len(denied) <= 8 and any("more since the last report" in e.reason for e in denied)
+    assert any("more since the last report" in e.reason for e in listener.of("reader_error"))
