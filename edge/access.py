@@ -8,7 +8,8 @@ Door states and what they report::
 
     locked ──badge granted / exit button / unlock_once──► unlocked (N s, capped)
     unlocked ──door closes or N s pass──► locked
-    locked ──door opens──► door_opened + door_forced
+    locked ──door opens──► door_opened + door_forced (not within 0.5 s of closing on a
+                           granted passage: a chattering contact; door_opened says so)
     open longer than held_open_after_s ──► door_held_open (once per opening)
     fire input ──► fire_release (fail-safe doors released until the alarm clears)
     N denials within T s ──► reader_lockout for L s (every badge denied meanwhile;
@@ -77,6 +78,7 @@ class DoorController:
         self.repeats = RepeatedReports(self.settings.repeats_reported_every_s, now=self._elapsed)
         self._held_timer: threading.Timer | None = None
         self._opening = 0
+        self._relocked_at: float | None = None  # when the door last closed on a granted passage
         self.ledger = ledger
         self._lock = threading.RLock()
         restored = ledger.get(door.id).mode
@@ -189,17 +191,28 @@ class DoorController:
         return f" ({unreported} more since the last report)" if unreported else ""
 
     # -- the door -----------------------------------------------------------------------
+    #: A door that opens again this soon after closing (and relocking) on a granted passage
+    #: is that passage still: a reed switch chattering at the edge of its gap, slower than
+    #: its 20 ms debounce, or a leaf bouncing off the frame. Real seconds: a bounce is physical.
+    REOPEN_SETTLE_S = 0.5
+
     def on_opened(self) -> None:
         with self._lock:
             self.is_open = True
             self._opening += 1
             opening = self._opening
             authorized = self.strike.is_unlocked
+            reopened = (not authorized and self._relocked_at is not None
+                        and time.monotonic() - self._relocked_at < self.REOPEN_SETTLE_S)
             self._cancel_held_timer()
             self._held_timer = threading.Timer(self.door.held_open_after_s / self.clock.speed,
                                                self._held_open, args=(opening,))
             self._held_timer.daemon = True
             self._held_timer.start()
+        if reopened:  # said, not hidden: a door caught before it latched reads the same
+            self._emit(EventKind.door_opened, reason=f"again within {self.REOPEN_SETTLE_S:g} s of closing "
+                       "after a granted passage (contact chatter or a caught door)")
+            return
         self._emit(EventKind.door_opened)
         if not authorized:
             self.counters["forced"] += 1
@@ -211,6 +224,8 @@ class DoorController:
             self.is_open = False
             self._cancel_held_timer()
             relock = self.strike.is_unlocked and not self.strike.released
+            if relock:
+                self._relocked_at = time.monotonic()
         if relock:
             self.strike.lock()
         self._emit(EventKind.door_closed)
