@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from station.contract import DoorAction
-from station.durable import write_durably
+from station.durable import private_file, write_durably
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class CommandLedger:
         if not path.exists():
             return Applied()
         try:
+            private_file(path)  # a file more open than 0600 (restored by hand) is tightened
             data = json.loads(path.read_text())
             return Applied(int(data["seq"]), DoorAction(data["mode"]), data.get("command"))
         except (OSError, ValueError, KeyError, TypeError, OverflowError) as exc:

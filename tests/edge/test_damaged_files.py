@@ -88,3 +88,20 @@ def test_a_ledger_written_then_cut_keeps_the_last_good_entry(tmp_path):
     (tmp_path / "commands" / f"{DOOR}.12345.tmp").write_text('{"seq": 8, "mo')  # the cut
     assert ledger.get(DOOR).seq == 7 and ledger.get(DOOR).mode is DoorAction.lockdown
     assert json.loads((tmp_path / "commands" / f"{DOOR}.json").read_text())["command"] == "cmd-7"
+
+
+def test_a_grant_cache_and_ledger_left_readable_by_others_are_tightened_at_boot(tmp_path):
+    from edge.grants import GrantCache
+
+    keys = KeySet(tmp_path / "keys")
+    cache_dir, ledger_dir = tmp_path / "grants", tmp_path / "commands"
+    GrantCache(cache_dir, "la-station", [DOOR], keys.site).update(DOOR, keys.grants(DOOR, 1, {str(MEMBER): "member"}))
+    CommandLedger(ledger_dir).record(DOOR, 5, DoorAction.lockdown, "cmd-5")
+    cached, applied = cache_dir / f"{DOOR}.json", ledger_dir / f"{DOOR}.json"
+    for path in (cached, applied):
+        path.chmod(0o644)  # restored from a backup, copied by hand
+    cache = GrantCache(cache_dir, "la-station", [DOOR], keys.site)
+    ledger = CommandLedger(ledger_dir)
+    assert cache.versions() == {DOOR: 1} and ledger.get(DOOR).mode is DoorAction.lockdown
+    assert stat.S_IMODE(cached.stat().st_mode) == 0o600
+    assert stat.S_IMODE(applied.stat().st_mode) == 0o600
