@@ -78,3 +78,27 @@ def test_a_flood_of_taps_and_broken_frames_at_a_machine_is_counted_not_stored_on
     denied = listener.of("machine_denied")
     assert 2 <= len(denied) <= 8 and any("more since the last report" in e.reason for e in denied)
     assert any("more since the last report" in e.reason for e in listener.of("reader_error"))
+
+
+def test_a_burst_of_pulses_at_a_thousand_a_second_leaves_the_reader_working(inventory, mqtt_settings, keys,
+                                                                            tmp_path):
+    import random
+
+    with rig_with_grants(inventory, mqtt_settings, keys, tmp_path, {str(MEMBER): "member"}) as rig:
+        stored = rig.node.counters.events
+        d0, d1 = rig.factory.pin(rig.pins["wiegand_d0"]), rig.factory.pin(rig.pins["wiegand_d1"])
+        rng = random.Random(7)
+        end = time.monotonic() + 2.0
+        pulses = 0
+        while time.monotonic() < end:  # noise on the data lines: random pulses every millisecond
+            pin = d1 if rng.random() < 0.5 else d0
+            pin.drive_low()
+            pin.drive_high()
+            pulses += 1
+            time.sleep(0.001)
+        time.sleep(0.1)
+        assert pulses > 500 and not rig.unlocked
+        assert rig.node.reader.counters["noise"] >= 1
+        assert rig.node.counters.events - stored <= 3
+        rig.badge(MEMBER)
+        wait_until(lambda: rig.unlocked, timeout=2)
