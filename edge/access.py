@@ -290,12 +290,30 @@ class DoorController:
                 return False
             action = command.action
             mode = last.mode if action is DoorAction.unlock_once else action
-            self.ledger.record(self.door.id, command.seq, mode, command.id)  # on disk before it takes effect
+            kept = True
+            try:
+                self.ledger.record(self.door.id, command.seq, mode, command.id)  # on disk before it takes effect
+            except OSError as exc:
+                # A card remounted read-only, a full disk: the node could not refuse a replay
+                # of this command after a restart. One that locks the door is applied all the
+                # same (fail safe); one that would open it, or lift a lockdown, is not.
+                if not (action is DoorAction.lockdown or (action is DoorAction.normal
+                                                          and last.mode is DoorAction.release)):
+                    problem = (f"command {command.id}: {action.value} cannot be kept on disk "
+                               f"({exc.strerror or exc}); only a command that locks is applied")
+                    self.counters["commands_rejected"] += 1
+                    log.error("door %s: %s", self.door.id, problem)
+                    self._emit(EventKind.command_rejected, reason=problem[:200], command=command.id)
+                    return False
+                log.error("door %s: command %s applied but not kept on disk: %s", self.door.id, command.id, exc)
+                self.ledger.remember(self.door.id, command.seq, mode, command.id)
+                kept = False
             if action is DoorAction.unlock_once:
                 self.strike.unlock(self.settings.unlock_s)
             else:
                 self._enter_mode(action)
-        self._emit(EventKind.command_applied, reason=f"{action.value} by {command.issued_by}"[:200], command=command.id)
+        reason = f"{action.value} by {command.issued_by}" + ("" if kept else " (not kept on disk)")
+        self._emit(EventKind.command_applied, reason=reason[:200], command=command.id)
         return True
 
     def _enter_mode(self, mode: DoorAction) -> None:

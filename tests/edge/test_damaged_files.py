@@ -105,3 +105,37 @@ def test_a_grant_cache_and_ledger_left_readable_by_others_are_tightened_at_boot(
     assert cache.versions() == {DOOR: 1} and ledger.get(DOOR).mode is DoorAction.lockdown
     assert stat.S_IMODE(cached.stat().st_mode) == 0o600
     assert stat.S_IMODE(applied.stat().st_mode) == 0o600
+
+
+def test_a_ledger_that_cannot_be_written_still_takes_a_lockdown_but_never_a_release(tmp_path):
+    """An SD card remounted read-only after an error (ext4 ``errors=remount-ro``): staff's
+    lockdown must still lock the door; a command that would open it is refused, since the
+    node could not remember it had applied it (a replay after a restart)."""
+    from gpiozero.pins.mock import MockFactory
+
+    from edge.access import DoorController
+    from edge.devices.strike import DoorStrike
+    from edge.grants import GrantCache
+    from station.clock import Clock
+
+    keys = KeySet(tmp_path / "keys")
+    from station.inventory import DEFAULT_INVENTORY, load_inventory
+
+    door = load_inventory(DEFAULT_INVENTORY).door(DOOR)[1]
+    events = []
+    ledger = CommandLedger(tmp_path / "commands")
+    strike = DoorStrike(17, lock=door.lock.value, pin_factory=MockFactory())
+    ctl = DoorController(door, strike=strike, grants=GrantCache(tmp_path / "grants", "la-station", [DOOR], keys.site),
+                         keys=keys.site, emit=lambda kind, **f: events.append((kind.value, f)), clock=Clock(),
+                         ledger=ledger)
+    (tmp_path / "commands").rename(tmp_path / "commands.gone")
+    (tmp_path / "commands").write_text("")  # every write in it now fails
+    release = keys.command(DOOR, "release")
+    assert not ctl.apply_command(release) and not strike.is_unlocked
+    assert "cannot be kept on disk" in events[-1][1]["reason"]
+    lockdown = keys.command(DOOR, "lockdown")
+    assert ctl.apply_command(lockdown) and ctl.mode is DoorAction.lockdown
+    assert "not kept on disk" in events[-1][1]["reason"]
+    assert not ctl.apply_command(lockdown)  # a replay in the same run: refused from memory
+    assert not ctl.apply_command(keys.command(DOOR, "unlock_once")) and not strike.is_unlocked
+    strike.close()
