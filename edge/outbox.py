@@ -84,6 +84,10 @@ class Outbox:
         try:
             self._open()
         except sqlite3.DatabaseError as exc:
+            # Only a file that is not (or no longer) a database; a locked, read-only or
+            # unopenable one (OperationalError) is a problem of the moment: it is raised.
+            if getattr(exc, "sqlite_errorname", None) not in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+                raise
             self._set_aside(exc)
             self._open()
 

@@ -139,3 +139,23 @@ def test_a_ledger_that_cannot_be_written_still_takes_a_lockdown_but_never_a_rele
     assert not ctl.apply_command(lockdown)  # a replay in the same run: refused from memory
     assert not ctl.apply_command(keys.command(DOOR, "unlock_once")) and not strike.is_unlocked
     strike.close()
+
+
+def test_an_outbox_locked_by_another_process_is_never_set_aside(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "outbox.sqlite3"
+    box = Outbox(path)
+    put(box)
+    box.close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("pragma journal_mode=delete")  # leave WAL, then hold an exclusive lock
+    other.execute("begin exclusive")
+    try:
+        with pytest.raises(sqlite3.OperationalError):
+            Outbox(path)  # waits out its 5 s busy timeout, then raises
+    finally:
+        other.execute("rollback")
+        other.close()
+    again = Outbox(path)
+    assert again.set_aside is None and again.depth == 1
