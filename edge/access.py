@@ -161,35 +161,6 @@ class DoorController:
         if unreported is not None:
             self._emit(EventKind.reader_error, reason=(reason[:150] + since_last_report(unreported)))
 
-    @property
-    def locked_out(self) -> bool:
-        return self._locked_out_until is not None and self._elapsed() < self._locked_out_until
-
-    def on_reader_error(self, reason: str) -> None:
-        self.counters["reader_errors"] += 1
-        unreported = self.repeats.report("reader_error")
-        if unreported is not None:
-            self._emit(EventKind.reader_error, reason=(reason[:150] + since_last_report(unreported)))
-
-    def _repeat_to_report(self, kind: str) -> int | None:
-        """Report this repeat of ``kind``? The count of those not reported since the last
-        report if so (0 for the first), None if it is only counted. Every event goes to the
-        outbox and, with the network cut, stays there: someone sending noise down the
-        reader's wires (or tapping a locked-out reader) for hours must not fill it, or the
-        ``door_forced`` that follows would be refused."""
-        with self._lock:
-            now = self._elapsed()
-            last, unreported = self._repeats.get(kind, (None, 0))
-            if last is not None and now - last < self.settings.repeats_reported_every_s:
-                self._repeats[kind] = (last, unreported + 1)
-                return None
-            self._repeats[kind] = (now, 0)
-            return unreported
-
-    @staticmethod
-    def _since(unreported: int) -> str:
-        return f" ({unreported} more since the last report)" if unreported else ""
-
     # -- the door -----------------------------------------------------------------------
     #: A door that opens again this soon after closing (and relocking) on a granted passage
     #: is that passage still: a reed switch chattering at the edge of its gap, slower than
