@@ -8,10 +8,12 @@ Door states and what they report::
 
     locked ──badge granted / exit button / unlock_once──► unlocked (N s, capped)
     unlocked ──door closes or N s pass──► locked
-    locked ──door opens──► door_opened + door_forced
+    locked ──door opens──► door_opened + door_forced (not within 0.5 s of closing on a
+                           granted passage: a chattering contact; door_opened says so)
     open longer than held_open_after_s ──► door_held_open (once per opening)
     fire input ──► fire_release (fail-safe doors released until the alarm clears)
-    N denials within T s ──► reader_lockout for L s (every badge denied meanwhile)
+    N denials within T s ──► reader_lockout for L s (every badge denied meanwhile;
+                              those and reader errors reported once per 10 s, counted)
     command lockdown ──► only staff badges; exit button still works (egress)
     command release ──► unlocked until command normal
 """
@@ -34,6 +36,7 @@ from station.inventory import Door
 from .commands import CommandLedger
 from .devices.strike import DoorStrike
 from .grants import GrantCache
+from .repeats import RepeatedReports, since_last_report
 
 log = logging.getLogger(__name__)
 Emit = Callable[..., object]
@@ -49,6 +52,10 @@ class AccessSettings(BaseModel):
     lockout_window_s: float = Field(default=30.0, gt=0, le=3600)
     lockout_s: float = Field(default=60.0, ge=0, le=3600, description="How long a locked-out reader denies every badge.")
     staff_when_expired: bool = Field(default=True, description="Staff badges still open when the grant list expired.")
+    repeats_reported_every_s: float = Field(
+        default=10.0, gt=0, le=3600,
+        description="Reader errors and badges refused during a lockout are reported at most this often, with the "
+                    "count of the others: a flood on the reader's wires must not fill the outbox.")
 
 
 class DoorController:
@@ -68,8 +75,10 @@ class DoorController:
         self.counters: Counter[str] = Counter()
         self._denials: deque[float] = deque()  # on the lockout counter (_elapsed), not dates
         self._locked_out_until: float | None = None
+        self.repeats = RepeatedReports(self.settings.repeats_reported_every_s, now=self._elapsed)
         self._held_timer: threading.Timer | None = None
         self._opening = 0
+        self._relocked_at: float | None = None  # when the door last closed on a granted passage
         self.ledger = ledger
         self._lock = threading.RLock()
         restored = ledger.get(door.id).mode
@@ -98,7 +107,10 @@ class DoorController:
             self.counters["denied_locked_out"] += 1
             if self.indicators:
                 self.indicators.denied()
-            self._emit(EventKind.access_denied, credential_hash=credential, reason="reader locked out")
+            unreported = self.repeats.report("locked_out")
+            if unreported is not None:
+                self._emit(EventKind.access_denied, credential_hash=credential,
+                           reason="reader locked out" + since_last_report(unreported))
             return False
         decision = self.grants.decide(self.door.id, credential, now)
         if decision.granted and self.mode is DoorAction.lockdown and decision.role is not GrantRole.staff:
@@ -144,20 +156,34 @@ class DoorController:
         return self._locked_out_until is not None and self._elapsed() < self._locked_out_until
 
     def on_reader_error(self, reason: str) -> None:
-        self._emit(EventKind.reader_error, reason=reason[:200])
+        self.counters["reader_errors"] += 1
+        unreported = self.repeats.report("reader_error")
+        if unreported is not None:
+            self._emit(EventKind.reader_error, reason=(reason[:150] + since_last_report(unreported)))
 
     # -- the door -----------------------------------------------------------------------
+    #: A door that opens again this soon after closing (and relocking) on a granted passage
+    #: is that passage still: a reed switch chattering at the edge of its gap, slower than
+    #: its 20 ms debounce, or a leaf bouncing off the frame. Real seconds: a bounce is physical.
+    REOPEN_SETTLE_S = 0.5
+
     def on_opened(self) -> None:
         with self._lock:
             self.is_open = True
             self._opening += 1
             opening = self._opening
             authorized = self.strike.is_unlocked
+            reopened = (not authorized and self._relocked_at is not None
+                        and time.monotonic() - self._relocked_at < self.REOPEN_SETTLE_S)
             self._cancel_held_timer()
             self._held_timer = threading.Timer(self.door.held_open_after_s / self.clock.speed,
                                                self._held_open, args=(opening,))
             self._held_timer.daemon = True
             self._held_timer.start()
+        if reopened:  # said, not hidden: a door caught before it latched reads the same
+            self._emit(EventKind.door_opened, reason=f"again within {self.REOPEN_SETTLE_S:g} s of closing "
+                       "after a granted passage (contact chatter or a caught door)")
+            return
         self._emit(EventKind.door_opened)
         if not authorized:
             self.counters["forced"] += 1
@@ -169,6 +195,8 @@ class DoorController:
             self.is_open = False
             self._cancel_held_timer()
             relock = self.strike.is_unlocked and not self.strike.released
+            if relock:
+                self._relocked_at = time.monotonic()
         if relock:
             self.strike.lock()
         self._emit(EventKind.door_closed)
@@ -233,12 +261,30 @@ class DoorController:
                 return False
             action = command.action
             mode = last.mode if action is DoorAction.unlock_once else action
-            self.ledger.record(self.door.id, command.seq, mode, command.id)  # on disk before it takes effect
+            kept = True
+            try:
+                self.ledger.record(self.door.id, command.seq, mode, command.id)  # on disk before it takes effect
+            except OSError as exc:
+                # A card remounted read-only, a full disk: the node could not refuse a replay
+                # of this command after a restart. One that locks the door is applied all the
+                # same (fail safe); one that would open it, or lift a lockdown, is not.
+                if not (action is DoorAction.lockdown or (action is DoorAction.normal
+                                                          and last.mode is DoorAction.release)):
+                    problem = (f"command {command.id}: {action.value} cannot be kept on disk "
+                               f"({exc.strerror or exc}); only a command that locks is applied")
+                    self.counters["commands_rejected"] += 1
+                    log.error("door %s: %s", self.door.id, problem)
+                    self._emit(EventKind.command_rejected, reason=problem[:200], command=command.id)
+                    return False
+                log.error("door %s: command %s applied but not kept on disk: %s", self.door.id, command.id, exc)
+                self.ledger.remember(self.door.id, command.seq, mode, command.id)
+                kept = False
             if action is DoorAction.unlock_once:
                 self.strike.unlock(self.settings.unlock_s)
             else:
                 self._enter_mode(action)
-        self._emit(EventKind.command_applied, reason=f"{action.value} by {command.issued_by}"[:200], command=command.id)
+        reason = f"{action.value} by {command.issued_by}" + ("" if kept else " (not kept on disk)")
+        self._emit(EventKind.command_applied, reason=reason[:200], command=command.id)
         return True
 
     def _enter_mode(self, mode: DoorAction) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from station.contract import DoorAction
-from station.durable import write_durably
+from station.durable import private_file, write_durably
 
 log = logging.getLogger(__name__)
 
@@ -38,23 +38,38 @@ class CommandLedger:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock = threading.Lock()
+        self._unsaved: dict[str, Applied] = {}  # applied but not on disk (a card gone read-only)
 
     def _path(self, door: str) -> Path:
         return self.directory / f"{door}.json"
 
     def get(self, door: str) -> Applied:
+        on_disk = self._read(door)
+        unsaved = self._unsaved.get(door)
+        return unsaved if unsaved is not None and unsaved.seq > on_disk.seq else on_disk
+
+    def _read(self, door: str) -> Applied:
         path = self._path(door)
         if not path.exists():
             return Applied()
         try:
+            private_file(path)  # a file more open than 0600 (restored by hand) is tightened
             data = json.loads(path.read_text())
             return Applied(int(data["seq"]), DoorAction(data["mode"]), data.get("command"))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, OverflowError) as exc:
             # A damaged file must not reopen the door to replays: refuse everything up to
             # now (sequences are wall-clock based) and keep the door in its normal mode.
             log.error("%s: unreadable (%s); refusing commands older than now", path, exc)
             return Applied(time.time_ns() // 1_000_000, DoorAction.normal, None)
 
     def record(self, door: str, seq: int, mode: DoorAction, command: str) -> None:
+        """On disk, durably; raises OSError when it cannot be (nothing remembered then)."""
         with self._lock:
             write_durably(self._path(door), json.dumps({"seq": seq, "mode": mode.value, "command": command}).encode())
+            self._unsaved.pop(door, None)
+
+    def remember(self, door: str, seq: int, mode: DoorAction, command: str) -> None:
+        """Applied although :meth:`record` failed: kept in memory, so that a replay is still
+        refused until the node restarts (then the disk's older entry is all there is)."""
+        with self._lock:
+            self._unsaved[door] = Applied(seq, mode, command)

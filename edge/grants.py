@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from station.access import Decision, GrantIndex, NodeKeys, SignatureError, verify
 from station.contract import GrantList, MachineGrantList
-from station.durable import private_dir, write_durably
+from station.durable import private_dir, private_file, write_durably
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class GrantCache:
             if not path.exists():
                 continue
             try:
+                private_file(path)  # restored from a backup, copied by hand: 0600 again
                 grants = self._read_cached(path)
                 self._check(grants, door)
             except (GrantRejected, ValidationError, ValueError, OSError) as exc:

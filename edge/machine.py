@@ -41,6 +41,7 @@ from station.inventory import Machine
 
 from .devices.machine_io import CurrentClamp, MachineIndicators, RunningInput, SafetyContact
 from .grants import GrantCache
+from .repeats import RepeatedReports, since_last_report
 
 log = logging.getLogger(__name__)
 Emit = Callable[..., object]
@@ -63,7 +64,8 @@ class MachineController:
     def __init__(self, machine: Machine, *, relay: OutputDevice, grants: GrantCache, keys: NodeKeys | None,
                  emit: Emit, clock: Clock, indicators: MachineIndicators | None = None,
                  safety: dict[str, SafetyContact] | None = None, running: RunningInput | None = None,
-                 clamp: CurrentClamp | None = None, tick_s: float = 0.2, session_file: Path | None = None):
+                 clamp: CurrentClamp | None = None, tick_s: float = 0.2, session_file: Path | None = None,
+                 repeats_reported_every_s: float = 10.0):
         self.machine, self.relay, self.grants, self.keys = machine, relay, grants, keys
         self.emit_event, self.clock, self.indicators = emit, clock, indicators
         self.safety = safety or {}
@@ -74,6 +76,9 @@ class MachineController:
         self._note_lock = threading.Lock()
         self.session: Session | None = None
         self.counters: Counter[str] = Counter()  # on, off, denied, faults
+        # Denials (by reason) and reader errors: reported once per period, the rest counted —
+        # a machine's reader has no lockout, and taps on it must not fill the outbox.
+        self.repeats = RepeatedReports(repeats_reported_every_s)
         self.warning: tuple[str, datetime] | None = None  # (reason, cut at)
         self._active_at: datetime | None = None
         self._lock = threading.RLock()
@@ -164,7 +169,16 @@ class MachineController:
         self.counters["denied"] += 1
         if self.indicators and self.session is None:
             self.indicators.denied()
-        self._emit(EventKind.machine_denied, credential_hash=credential, reason=reason[:200])
+        unreported = self.repeats.report(f"denied: {reason}")
+        if unreported is not None:
+            self._emit(EventKind.machine_denied, credential_hash=credential,
+                       reason=(reason[:150] + since_last_report(unreported)))
+
+    def on_reader_error(self, reason: str) -> None:
+        self.counters["reader_errors"] += 1
+        unreported = self.repeats.report("reader_error")
+        if unreported is not None:
+            self._emit(EventKind.reader_error, reason=(reason[:150] + since_last_report(unreported)))
 
     def _unsafe(self) -> str | None:
         """The first required safety input that is not healthy."""
@@ -315,9 +329,10 @@ def build_machine(node) -> MachineController:
     ctl = MachineController(machine, relay=relay, grants=node.grants, keys=node.keys, emit=node.emit,
                             clock=node.clock, indicators=indicators, safety=safety, running=running, clamp=clamp,
                             tick_s=float(options.get("machine_tick_s", 0.2)),
-                            session_file=node.data_dir / "machine-session.json")
+                            session_file=node.data_dir / "machine-session.json",
+                            repeats_reported_every_s=node.access.repeats_reported_every_s)
     reader.when_read = ctl.on_badge
-    reader.when_error = lambda reason: ctl._emit(EventKind.reader_error, reason=reason[:200])
+    reader.when_error = ctl.on_reader_error
     for name, contact in safety.items():
         contact.when_fault = lambda name=name: ctl.on_safety_fault(name)
         contact.when_restored = lambda name=name: ctl.on_safety_restored(name)

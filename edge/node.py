@@ -155,6 +155,9 @@ class EdgeNode:
             self.machine = build_machine(self)
         else:
             self._start_room_devices()
+        if self.outbox.set_aside is not None:
+            self.emit(EventKind.outbox_alarm, reason=f"outbox file damaged: set aside as {self.outbox.set_aside.name}, "
+                      "its undelivered events are lost"[:200])
         for problem in self.grants.load_problems if self.grants else []:
             self.emit(EventKind.grants_rejected, reason=problem[-200:])
         self._spawn(self._supervise, "supervise")

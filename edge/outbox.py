@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -77,9 +79,39 @@ class Outbox:
         self.dropped_events = 0
         self.downsampled = 0
         self._lock = threading.Lock()
+        #: where a damaged outbox file was moved at opening (None when it opened as it is)
+        self.set_aside: Path | None = None
+        try:
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            # Only a file that is not (or no longer) a database; a locked, read-only or
+            # unopenable one (OperationalError) is a problem of the moment: it is raised.
+            if getattr(exc, "sqlite_errorname", None) not in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+                raise
+            self._set_aside(exc)
+            self._open()
+
+    def _open(self) -> None:
         self._db = open_wal(self.path, synchronous="FULL")
-        self._db.executescript(SCHEMA)
-        self._counts = dict(self._db.execute("select kind, count(*) from outbox group by kind").fetchall())
+        try:
+            self._db.executescript(SCHEMA)
+            self._counts = dict(self._db.execute("select kind, count(*) from outbox group by kind").fetchall())
+        except sqlite3.DatabaseError:
+            self._db.close()
+            raise
+
+    def _set_aside(self, exc: Exception) -> None:
+        """A file that is no longer a database (a card that lost sectors) must not keep
+        the door from booting: move it and its ``-wal``/``-shm`` aside, private, for the
+        operator, and start an empty outbox. Its undelivered events are lost."""
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        self.set_aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            source = self.path.with_name(self.path.name + suffix)
+            if source.exists():
+                os.replace(source, self.set_aside.with_name(self.set_aside.name + suffix))
+        log.error("outbox: %s is damaged (%s); set aside as %s, a fresh outbox started "
+                  "(its undelivered events are lost)", self.path, exc, self.set_aside)
 
     # -- writing ------------------------------------------------------------------------
     def append(self, kind: str, topic: str, build: Callable[[int], bytes], qos: int = 1, *,
