@@ -17,6 +17,7 @@ import socket
 import subprocess
 import threading
 import time
+from datetime import datetime, timezone
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -202,3 +203,54 @@ def test_a_foreign_publisher_with_properties_and_retained_messages(mosquitto):
         ours.close()
         link.close()
         subprocess.run(base + ["-t", f"{topic}/c", "-r", "-n"], timeout=10)
+
+
+def test_the_collector_takes_what_a_foreign_mqtt5_publisher_sends(inventory, mqtt_settings, tmp_path):
+    """Through a real collector: topic aliases, properties, QoS 0 and 2, retained, payloads
+    at and over the channel's size, each followed by a good event — every good event is
+    stored, every bad one counted once with its reason, nothing waits behind anything."""
+    from collector.service import Collector
+    from station.contract import EventKind, NodeEvent, topics
+    from tests.conftest import wait_until
+
+    site, node, space = "la-station", "ls-salle-salle-aiguillage", "salle-aiguillage"
+    topic = topics.node_events(site, node)
+    seq = iter(range(1, 1000))
+
+    def good() -> bytes:
+        k = next(seq)
+        return NodeEvent(id=f"evt-foreign-{k:06d}", seq=k, node=node, kind=EventKind.motion, space=space,
+                         ts=datetime.now(timezone.utc)).to_json()
+
+    def padded(size: int) -> bytes:
+        payload = good()
+        return payload[:-1] + b" " * (size - len(payload)) + b"}"
+
+    with Collector(inventory, mqtt_settings, client_id="collector-foreign", state_dir=tmp_path / "state") as c:
+        pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="foreign-pub", protocol=MQTTProtocolVersion.MQTTv5)
+        pub.connect("127.0.0.1", mqtt_settings.port)
+        pub.loop_start()
+        try:
+            sends = [
+                (topic, good(), 1, False, properties(TopicAlias=3)),  # the alias set …
+                ("", good(), 1, False, properties(TopicAlias=3)),  # … and used
+                ("", good(), 0, False, properties(TopicAlias=3, UserProperty=[("k", "v")])),
+                (topic, good(), 2, False, properties(ContentType="application/json", CorrelationData=b"\x00")),
+                (topic, padded(16_384), 1, False, None),  # exactly the channel's size: taken
+                (topic, padded(16_385), 1, False, properties(MessageExpiryInterval=60)),  # one over: too_large
+                (topic, b"", 1, False, None),  # bad_json
+                (topic, b"\xef\xbb\xbf" + good(), 1, False, properties(PayloadFormatIndicator=1)),  # BOM: bad_json
+                (topic, good(), 1, True, None),  # retained: stored once, also when it comes back
+            ]
+            for t, payload, qos, retain, props in sends:
+                pub.publish(t, payload, qos=qos, retain=retain, properties=props).wait_for_publish(10)
+                pub.publish(topic, good(), qos=1).wait_for_publish(10)  # a good one behind each
+            wait_until(lambda: c.history.count("event") == 2 * len(sends) - 3 and c.dead_letters.count() == 3,
+                       timeout=15)
+            time.sleep(0.3)
+            assert dict(c.rejected) == {("nodes/events", "too_large"): 1, ("nodes/events", "bad_json"): 2}
+            assert c.history.count("event") == 2 * len(sends) - 3
+        finally:
+            pub.publish(topic, b"", qos=1, retain=True).wait_for_publish(10)  # clear the retained event
+            pub.disconnect()
+            pub.loop_stop()
