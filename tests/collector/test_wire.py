@@ -254,3 +254,35 @@ def test_the_collector_takes_what_a_foreign_mqtt5_publisher_sends(inventory, mqt
             pub.publish(topic, b"", qos=1, retain=True).wait_for_publish(10)  # clear the retained event
             pub.disconnect()
             pub.loop_stop()
+
+
+@pytest.mark.parametrize("chunk", [3, 11])
+def test_the_collector_over_a_chopping_link_stores_and_acknowledges_every_event(inventory, mosquitto, tmp_path,
+                                                                                 chunk):
+    """The collector itself (manual acknowledgements going out between partial reads) behind
+    the chopping link: a queued stream with garbage in it is stored whole, and everything
+    is acknowledged — the next run on the session gets nothing back."""
+    from collector.service import Collector
+    from station.contract import topics
+    from tests.collector.publisher import NODE, SITE, EventPublisher, redelivered
+    from tests.conftest import wait_until
+
+    from station.mqtt import MqttSettings
+
+    link = ChoppingLink(mosquitto.port, chunk, pause_s=0.0)
+    cid = f"collector-chopped-{chunk}"
+    settings = MqttSettings(host="127.0.0.1", port=link.port)
+    publisher = EventPublisher(mosquitto.port, f"pub-{cid}")
+    try:
+        with Collector(inventory, settings, client_id=cid, state_dir=tmp_path / "state") as c:
+            for _ in range(3):
+                publisher.publish(100)
+                publisher.client.publish(topics.node_events(SITE, NODE), b"\x00{not json" * 50, qos=1,
+                                         properties=properties(UserProperty=[("k", "v")])).wait_for_publish(10)
+            wait_until(lambda: c.history.count("event") == 300 and c.dead_letters.count() == 3, timeout=60)
+            wait_until(lambda: c.stored_messages >= 300, timeout=10)  # (the refused ones acked apart)
+        assert redelivered(lambda: Collector(inventory, settings, client_id=cid, state_dir=tmp_path / "state"),
+                           publisher) == 0
+    finally:
+        publisher.close()
+        link.close()
