@@ -45,7 +45,7 @@ class InfluxSettings(BaseModel):
     replay_every_s: float = Field(default=1.0, gt=0)
     #: The spool's ceiling (line protocol on disk while InfluxDB is away): beyond it the
     #: store is down — nothing more acknowledged, the broker keeps the rest. 1 GiB is
-    #: days of the building's traffic (~100 MB a day).
+    #: months of the seed building's traffic (~150 bytes a point, ~10 MB a day).
     spool_max_bytes: int = Field(default=1 << 30, gt=0)
     conflict_memory_s: float = Field(default=600.0, ge=0)
 
