@@ -14,7 +14,8 @@ import pytest
 from collector.influx import InfluxSettings
 from collector.service import Collector
 from station.mqtt import MqttSettings
-from tests.collector.publisher import EventPublisher
+from station.contract import topics
+from tests.collector.publisher import SITE, SPACE, EventPublisher
 from tests.collector.test_faults import start_collector_process
 from tests.conftest import wait_until
 
@@ -31,6 +32,11 @@ def test_influxdb_killed_then_the_collector_killed_with_a_full_spool_loses_nothi
     run = next(_ids)
     bucket, cid = influxdb.create_bucket(f"spoolkill_{run}"), f"collector-spoolkill-{run}"
     state, logfile = tmp_path / "state", tmp_path / "collector.log"
+    # A retained occupancy from an earlier test would pass the readiness check before the
+    # new session has subscribed (and the first events would go to nobody): clear it.
+    clear = EventPublisher(mosquitto.port, f"clear-{cid}")
+    clear.client.publish(topics.room_occupancy(SITE, SPACE), b"", qos=1, retain=True).wait_for_publish(5)
+    clear.close()
     proc = start_collector_process(mosquitto.port, influxdb.url, bucket, state, cid, logfile)
     publisher = EventPublisher(mosquitto.port, f"pub-{cid}")
     try:
