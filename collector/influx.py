@@ -19,6 +19,9 @@ collector may acknowledge the MQTT messages they came from.
   field type conflicts it names are remembered for ``conflict_memory_s`` so that the
   next points that clash are named at once, without a round trip. 401/403/404/408/429
   and 5xx are an outage: spooled and retried.
+- The spool holds at most ``spool_max_bytes``; a batch beyond raises
+  :class:`collector.spool.SpoolFull` ("not now": the store thread retries and holds the
+  acknowledgements, the broker keeps the messages).
 - A spooled batch InfluxDB later refuses is sent again in halves until the refused
   lines stand alone; those go to ``on_rejected`` (the collector's dead letters).
 - Points carry the message time, so a replay overwrites instead of double-counting.
@@ -180,7 +183,7 @@ class InfluxWriter:
         from urllib3 import Retry
 
         self.settings = settings
-        self.spool = Spool(spool_dir)
+        self.spool = Spool(spool_dir, settings.spool_max_bytes)
         self.on_spool_change = on_spool_change or (lambda depth: None)
         self.on_rejected = on_rejected or self._log_rejected
         retries = Retry(total=settings.retries, backoff_factor=settings.backoff_s, allowed_methods=None,

@@ -219,16 +219,26 @@ class Collector:
                 self.store.put(Item([], msg))  # stored before: acknowledged in its turn, not judged again
                 return
             event_id = message.id
+        heard = self._heard_now(message, now)
         with self._lock:
-            if isinstance(message, NodeEvent):
-                self.engine.on_event(message)
-            elif isinstance(message, Telemetry):
-                self.engine.on_telemetry(message)
-            elif isinstance(message, NodeStatus):
-                self.engine.on_status(message.node, message.state is NodeState.online, message.ts)
+            if isinstance(heard, NodeEvent):
+                self.engine.on_event(heard)
+            elif isinstance(heard, Telemetry):
+                self.engine.on_telemetry(heard)
+            elif isinstance(heard, NodeStatus):
+                self.engine.on_status(heard.node, heard.state is NodeState.online, heard.ts)
             if hasattr(message, "node"):
                 self._touched.update(self.engine.node_spaces.get(message.node, ()))
         self.store.put(Item(self.points.of(message), msg, topic, payload, event_id, key, self._sender(parsed)))
+
+    def _heard_now(self, message, now: datetime):
+        """The message as the engine hears it: stamped ahead of our clock (a fast clock, up
+        to the contract's day), at our time. The engine walks evidence in time order, so
+        one reading a day ahead would make every real one after it "older" and ignored for
+        that day. The history keeps the message's own ``ts`` (redeliveries rewrite it)."""
+        if (message.ts - now).total_seconds() > self.CLOCK_AHEAD_TOLERANCE_S:
+            return message.model_copy(update={"ts": now})
+        return message
 
     def reject(self, topic: str, reason: str, detail: str, payload: bytes = b"", *, parsed=None,
                channel: str | None = None, sender: str | None = None) -> None:

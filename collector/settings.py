@@ -3,6 +3,7 @@
     STATION_MQTT_HOST / _PORT / _USERNAME / _PASSWORD / _TLS_CA / _CLIENT_ID   the broker (shared model)
     STATION_STATE_DIR        embedded history, dead letters, seen ids, the spool, the learned model
     STATION_INFLUX_URL / _BUCKET / _ORG / _TOKEN                               InfluxDB (else SQLite)
+    STATION_INFLUX_SPOOL_MAX_BYTES   the spool's ceiling while InfluxDB is away (1 GiB)
     STATION_METRICS_PORT     Prometheus /metrics
     STATION_SITES            only these sites (comma-separated): one collector per group of sites
     STATION_PARTITION        k/M: collector k of M takes the sites station.partition gives it
@@ -42,6 +43,10 @@ class InfluxSettings(BaseModel):
     #: lines instead of 2.7 % (the bench's telemetry, 2,000-line batches).
     gzip_level: int = Field(default=1, ge=1, le=9)
     replay_every_s: float = Field(default=1.0, gt=0)
+    #: The spool's ceiling (line protocol on disk while InfluxDB is away): beyond it the
+    #: store is down — nothing more acknowledged, the broker keeps the rest. 1 GiB is
+    #: months of the seed building's traffic (~150 bytes a point, ~10 MB a day).
+    spool_max_bytes: int = Field(default=1 << 30, gt=0)
     conflict_memory_s: float = Field(default=600.0, ge=0)
 
 

@@ -126,10 +126,13 @@ class OccupancyEngine:
         """One air reading of a space (live telemetry or a row of recorded data).
 
         The evidence waits for the next step (a lamp switch, a closed CO2 block); the
-        filter steps here only when a second piece would overwrite a waiting one.
+        filter steps here only when a second piece would overwrite a waiting one. A
+        reading no newer than the last one (redelivered, replayed late) says nothing new:
+        the lamp learner would take a redelivered reading as the next one confirming its
+        own step.
         """
-        if light_lux is not None:
-            state.light_lux = light_lux
+        if light_lux is not None and (state.light_at is None or at > state.light_at):
+            state.light_lux, state.light_at = light_lux, at
             switched = state.lamps.add(at, light_lux)
             if switched:
                 if state.pending_lamp is not None:

@@ -81,6 +81,7 @@ class SpaceState:
     co2_ppm: float | None = None
     co2_at: datetime | None = None
     light_lux: float | None = None
+    light_at: datetime | None = None
     last_step: datetime | None = None
     last_motion: datetime | None = None
     last_door: datetime | None = None

@@ -7,6 +7,7 @@ Receivers decode with ``station.contract.receive.receive(inventory, topic, paylo
 from . import topics
 from .models import (
     EARLIEST,
+    INT64_MAX,
     MAX_AHEAD,
     MAX_SCHEDULE_AHEAD,
     SCHEMA_VERSION,
@@ -33,7 +34,7 @@ from .receive import REASONS, Rejected
 from .topics import CHANNELS, Role, TopicError, decode, parse
 
 __all__ = [
-    "EARLIEST", "MAX_AHEAD", "MAX_SCHEDULE_AHEAD", "REASONS", "Rejected", "Role", "TIME_OUT_OF_RANGE",
+    "EARLIEST", "INT64_MAX", "MAX_AHEAD", "MAX_SCHEDULE_AHEAD", "REASONS", "Rejected", "Role", "TIME_OUT_OF_RANGE",
     "SCHEMA_VERSION", "CHANNELS", "DoorAction", "DoorCommand", "EventKind", "GrantEntry",
     "GrantList", "GrantRole", "MachineGrantList", "Message", "NodeEvent", "NodeState", "NodeStatus",
     "RoomAvailability", "RoomOccupancy", "RoomStatus", "Telemetry", "TopicError",

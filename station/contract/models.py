@@ -17,6 +17,10 @@ simulator run an accelerated clock, so the wall clock is only the fallback)::
   ``free_until``, ``next_booking_*``): ``2000-01-01T00:00Z`` ≤ t ≤ now + :data:`MAX_SCHEDULE_AHEAD`
   (ten years).
 
+**Integers** — sequence numbers, versions, counts — are at most :data:`INT64_MAX`: a JSON
+integer has no size, and one beyond 64 bits is refused here rather than by the stores
+(InfluxDB: ``value out of range``; SQLite keeps it and reads it back as infinity).
+
 Outside, validation fails with the error type ``time_out_of_range`` (:data:`TIME_OUT_OF_RANGE`),
 its context carrying ``skew_s`` (time minus the receiver's now). The bounds keep every
 time far inside what the stores can hold (nanoseconds since 1970 in 64 bits: 1677–2262).
@@ -57,6 +61,10 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 MAX_AHEAD = timedelta(days=1)
 MAX_SCHEDULE_AHEAD = timedelta(days=3652)
 TIME_OUT_OF_RANGE = "time_out_of_range"
+#: The largest integer a payload may carry: what the stores hold (64-bit signed integers).
+INT64_MAX = 2**63 - 1
+#: A count, a sequence number, a version as a node reports it: 0 … :data:`INT64_MAX`.
+Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
 #: The longest ``duration_s`` an event may carry (a machine session): a week.
 MAX_DURATION_S = 7 * 86400
 
@@ -150,8 +158,8 @@ class NodeStatus(Message):
     version: str | None = None
     config_hash: str | None = None
     uptime_s: float | None = Field(default=None, ge=0)
-    outbox_depth: int | None = Field(default=None, ge=0)
-    grant_versions: dict[Ident, int] = Field(
+    outbox_depth: Count | None = None
+    grant_versions: dict[Ident, Count] = Field(
         default_factory=dict, description="Grant list version cached for each door (and machine) of the node."
     )
 
@@ -206,7 +214,7 @@ class NodeEvent(Message):
     """
 
     id: MessageId
-    seq: int = Field(ge=0)
+    seq: Count
     node: Ident
     kind: EventKind
     space: Ident | None = None
@@ -246,7 +254,7 @@ class GrantList(Message):
 
     site: Ident
     door: Ident
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=INT64_MAX)
     expires_at: ScheduleTime
     entries: list[GrantEntry] = Field(default_factory=list)
     key_id: str = Field(min_length=1, max_length=64)
@@ -280,7 +288,7 @@ class MachineGrantList(Message):
 
     site: Ident
     machine: Ident
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=INT64_MAX)
     expires_at: ScheduleTime
     entries: list[GrantEntry] = Field(default_factory=list)
     free_to_use: bool = True
@@ -312,7 +320,7 @@ class DoorCommand(Message):
     """
 
     id: MessageId
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, le=INT64_MAX)
     door: Ident
     action: DoorAction
     expires_at: ScheduleTime
