@@ -11,7 +11,6 @@ import time
 
 import pytest
 
-from collector.influx import InfluxSettings
 from collector.service import Collector
 from station.mqtt import MqttSettings
 from station.contract import topics
