@@ -18,7 +18,11 @@ Privacy (issue 19): a delivered row is deleted at its PUBACK and, with SQLite's
 older copies in the write-ahead log go at the hourly sweep (a truncating checkpoint) —
 a stolen node holds what is undelivered and at most an hour of delivered rows. An event still undelivered after
 ``max_event_age_days`` (92: the CNIL's three months for movement records) is dropped
-by :meth:`Outbox.expire_events` (the publisher runs it hourly) and counted.
+by :meth:`Outbox.expire_events` (the publisher runs it hourly) and counted. An event's
+age is its time on the node's running clock: a wall clock that leaps ahead between two
+sweeps (a spoofed NTP server, a Pi without a battery clock setting itself) is noted in
+``clock_jumps``, and the events written before the leap do not age by it, so a leap of
+three months cannot erase the ``door_forced`` still waiting for the network.
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ create table if not exists outbox (
     qos integer not null default 1
 );
 create table if not exists meta (key text primary key, value integer not null);
+create table if not exists clock_jumps (  -- the wall clock leapt ahead by seconds after row seq
+    seq integer not null,
+    seconds real not null
+);
 insert or ignore into meta (key, value) values ('last_seq', 0);
 """
 
@@ -68,13 +76,18 @@ class Outbox:
     """A thread-safe, crash-safe FIFO of MQTT messages on SQLite."""
 
     EXPIRE_EVERY_S = 3600.0
+    #: Between two sweeps, the wall clock running this much further than the monotonic
+    #: one is a leap, not drift (NTP slews drift by milliseconds).
+    CLOCK_LEAP_S = 600.0
 
     def __init__(self, path: Path, *, event_cap: int = 200_000, telemetry_cap: int = 20_000,
-                 max_event_age_days: int = 92):
+                 max_event_age_days: int = 92, monotonic: Callable[[], float] = time.monotonic):
         self.path = Path(path)
         self.max_event_age = timedelta(days=max_event_age_days)
         self.expired_events = 0
+        self._monotonic = monotonic
         self._expired_at: float | None = None
+        self._swept: tuple[float, datetime] | None = None  # (monotonic, wall clock) at the last sweep
         self.event_cap, self.telemetry_cap = event_cap, telemetry_cap
         self.dropped_events = 0
         self.downsampled = 0
@@ -173,34 +186,57 @@ class Outbox:
 
     # -- retention ----------------------------------------------------------------------
     def expire_events(self, before: datetime) -> int:
-        """Drop the undelivered events whose ``ts`` is before ``before``; how many went."""
+        """Drop the undelivered events whose ``ts`` is before ``before``, less the clock
+        leaps since each was written; how many went."""
         cut = before.astimezone(timezone.utc)
         with self._lock:
+            leaps = self._db.execute("select seq, seconds from clock_jumps").fetchall()
             victims = []
             for seq, payload in self._db.execute("select seq, payload from outbox where kind = 'event'"):
                 try:
                     ts = datetime.fromisoformat(json.loads(payload)["ts"].replace("Z", "+00:00"))
                 except (ValueError, KeyError, TypeError):
                     continue
-                if ts < cut:
+                leapt = sum(seconds for after, seconds in leaps if after >= seq)
+                if ts + timedelta(seconds=leapt) < cut:
                     victims.append(seq)
             self._db.executemany("delete from outbox where seq = ?", [(s,) for s in victims])
             self._counts["event"] = self._counts.get("event", 0) - len(victims)
             self.expired_events += len(victims)
+            # a leap before every row still here says nothing any more
+            self._db.execute("delete from clock_jumps where seq < coalesce((select min(seq) from outbox), "
+                             "(select value from meta where key = 'last_seq'))")
         if victims:
             log.warning("outbox: %d undelivered events older than %s dropped (retention)", len(victims), cut)
         return len(victims)
 
-    def expire_due(self, now: datetime | None = None) -> int:
-        """:meth:`expire_events` past ``max_event_age``, at most once an hour (the publisher's call)."""
-        mono = time.monotonic()
+    def expire_due(self, now: datetime | None = None, *, speed: float = 1.0) -> int:
+        """:meth:`expire_events` past ``max_event_age``, at most once an hour (the publisher's
+        call). ``speed``: how fast ``now``'s clock runs (the simulator's accelerated clock)."""
+        mono = self._monotonic()
         if self._expired_at is not None and mono - self._expired_at < self.EXPIRE_EVERY_S:
             return 0
         self._expired_at = mono
-        n = self.expire_events((now or datetime.now(timezone.utc)) - self.max_event_age)
+        now = now or datetime.now(timezone.utc)
+        self._note_leap(mono, now, speed)
+        n = self.expire_events(now - self.max_event_age)
         with self._lock:  # delivered rows' old copies in the WAL go too
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return n
+
+    def _note_leap(self, mono: float, now: datetime, speed: float) -> None:
+        """Since the last sweep, did the wall clock run much further than the monotonic one?"""
+        swept, self._swept = self._swept, (mono, now)
+        if swept is None:
+            return
+        leap = (now - swept[1]).total_seconds() - (mono - swept[0]) * speed
+        if leap <= self.CLOCK_LEAP_S * speed:
+            return
+        with self._lock:
+            self._db.execute("insert into clock_jumps (seq, seconds) select value, ? from meta "
+                             "where key = 'last_seq'", (leap,))
+        log.warning("outbox: the wall clock leapt %.0f s ahead since the last sweep; the events waiting "
+                    "do not age by it", leap)
 
     def oldest_event(self) -> tuple[int, datetime | None]:
         """(undelivered events, the oldest one's ``ts``) for ``station privacy report``."""

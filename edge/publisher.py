@@ -69,7 +69,7 @@ class OutboxPublisher:
                 self._take_acks()
                 if self.bus.connected.is_set() and len(self._inflight) < self.window:
                     self._hand_over()
-                self.outbox.expire_due(self.clock.now())  # retention: hourly (edge/outbox.py)
+                self.outbox.expire_due(self.clock.now(), speed=self.clock.speed)  # retention: hourly (edge/outbox.py)
             except Exception:  # never let the drain die: rows stay on disk
                 log.exception("outbox drain failed")
             self._wake.wait(0.5)

@@ -47,3 +47,50 @@ def test_undelivered_events_past_the_horizon_are_dropped(tmp_path):
     assert box.oldest_event() == (1, NOW - timedelta(days=91))
     assert [r.seq for r in box.after(0)] == [2, 3]
     box.close()
+
+
+class Ticks:
+    """The node's monotonic clock, moved by hand."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_wall_clock_leaping_months_ahead_does_not_age_the_waiting_events(tmp_path):
+    """A spoofed NTP server (or a Pi without a battery clock) sets the wall clock 93 days
+    ahead between two sweeps: the door_forced waiting for the network stays, events age on
+    the node's running time, and the leap is remembered across a restart."""
+    path, ticks = tmp_path / "outbox.sqlite3", Ticks()
+    box = Outbox(path, max_event_age_days=92, monotonic=ticks)
+    forced = event(box, NOW, "aa" * 32)
+    old = event(box, NOW - timedelta(days=91, hours=12), "bb" * 32)
+    assert box.expire_due(NOW) == 0
+    ticks.now += 3600  # an hour of running time; the wall clock shows 93 days and an hour
+    leapt = NOW + timedelta(days=93, hours=1)
+    assert box.expire_due(leapt) == 0
+    ticks.now += 86400
+    assert box.expire_due(leapt + timedelta(days=1)) == 1  # 92.5 days on the node's clock
+    assert [r.seq for r in box.after(0)] == [forced]
+    later = event(box, leapt, "cc" * 32)
+    box.close()
+
+    box = Outbox(path, max_event_age_days=92, monotonic=ticks)  # restarted: the leap is on disk
+    ticks.now += 3600
+    assert box.expire_due(leapt + timedelta(days=91)) == 0
+    ticks.now += 26 * 3600
+    assert box.expire_due(leapt + timedelta(days=92, hours=2)) == 2  # 92 days on the node's own clock
+    assert box.count("event") == 0 and box.expired_events == 2 and forced < old < later
+    box.close()
+
+
+def test_an_accelerated_clock_is_no_leap(tmp_path):
+    ticks = Ticks()
+    box = Outbox(tmp_path / "outbox.sqlite3", max_event_age_days=92, monotonic=ticks)
+    event(box, NOW, "aa" * 32)
+    box.expire_due(NOW, speed=60.0)
+    ticks.now += 3600 * 24 * 93 / 60  # 93 simulated days at 60×
+    assert box.expire_due(NOW + timedelta(days=93), speed=60.0) == 1
+    box.close()
