@@ -13,41 +13,7 @@ from paho.mqtt.properties import Properties
 
 from station.mqtt import MqttBus, MqttSettings
 from station.mqtt_throughput import ReceivedMessage, ThroughputClient, supported
-
-
-class Inbox:
-    """A subscribed client that keeps every message it gets."""
-
-    def __init__(self, client_class, port: int, client_id: str, pattern: str = "t/#", *,
-                 clean_start: bool = True, manual_ack: bool = False):
-        self.messages: list = []
-        self.arrived = threading.Condition()
-        self.client = client_class(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                   protocol=MQTTProtocolVersion.MQTTv5, manual_ack=manual_ack)
-        self.client.on_message = self._on_message
-        subscribed = threading.Event()
-        self.client.on_subscribe = lambda *a: subscribed.set()
-        self.client.on_connect = lambda c, *a: c.subscribe(pattern, qos=1)
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = 600
-        self.client.connect("127.0.0.1", port, clean_start=clean_start, properties=props)
-        self.client.loop_start()
-        assert subscribed.wait(10), "no SUBACK"
-
-    def _on_message(self, client, userdata, msg):
-        with self.arrived:
-            self.messages.append(msg)
-            self.arrived.notify_all()
-
-    def wait_for(self, n: int, timeout: float = 20.0) -> list:
-        with self.arrived:
-            assert self.arrived.wait_for(lambda: len(self.messages) >= n, timeout), \
-                f"{len(self.messages)} of {n} messages"
-        return self.messages
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+from tests.utils.inbox import Inbox
 
 
 def publisher(port: int) -> mqtt.Client:

@@ -25,3 +25,16 @@ def history(request, tmp_path):
                                                                   tmp_path / "spool"))
     yield h
     h.close()
+
+
+@pytest.fixture()
+def unconnected_collector(inventory, tmp_path, history, request):
+    """A collector whose handlers a test calls itself (no broker), on each history store."""
+    from collector.service import Collector
+    from station.mqtt import MqttSettings
+
+    c = Collector(inventory, MqttSettings(port=1), client_id=f"collector-{request.module.__name__.rsplit('.', 1)[-1]}",
+                  state_dir=tmp_path / "state", history=history)
+    yield c
+    c.dead_letters.close()
+    c.seen.close()

@@ -14,9 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from collector.service import Collector
 from station.contract import topics
-from station.mqtt import MqttSettings
 
 SITE, NODE, SPACE = "la-station", "ls-salle-salle-aiguillage", "salle-aiguillage"
 DOOR_NODE, DOOR = "ls-porte-salle-aiguillage", "porte-salle-aiguillage"
@@ -35,12 +33,8 @@ def status_payload(k: int = 0, **fields) -> bytes:
 
 
 @pytest.fixture()
-def collector(inventory, tmp_path, history):
-    c = Collector(inventory, MqttSettings(port=1), client_id="collector-counters", state_dir=tmp_path / "state",
-                  history=history)
-    yield c
-    c.dead_letters.close()
-    c.seen.close()
+def collector(unconnected_collector):
+    return unconnected_collector
 
 
 def cases():

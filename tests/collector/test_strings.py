@@ -8,9 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from collector.service import Collector
 from station.contract import topics
-from station.mqtt import MqttSettings
 
 SITE, NODE, SPACE = "la-station", "ls-salle-salle-aiguillage", "salle-aiguillage"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -19,12 +17,8 @@ REASONS = ["line\nevent,kind=motion,node=x seq=1i,count=1i 0", "trailing\\", '"q
 
 
 @pytest.fixture()
-def collector(inventory, tmp_path, history):
-    c = Collector(inventory, MqttSettings(port=1), client_id="collector-strings", state_dir=tmp_path / "state",
-                  history=history)
-    yield c
-    c.dead_letters.close()
-    c.seen.close()
+def collector(unconnected_collector):
+    return unconnected_collector
 
 
 def test_every_string_json_allows_is_stored_as_sent(collector, request):

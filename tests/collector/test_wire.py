@@ -27,6 +27,7 @@ from paho.mqtt.properties import Properties
 
 from station.broker.dev import free_port
 from station.mqtt_throughput import ThroughputClient
+from tests.utils.inbox import Inbox
 
 
 class ChoppingLink:
@@ -76,36 +77,6 @@ class ChoppingLink:
             s.close()
 
 
-class Inbox:
-    def __init__(self, client_class, port: int, client_id: str, pattern: str):
-        self.messages: list = []
-        self.arrived = threading.Condition()
-        self.client = client_class(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                   protocol=MQTTProtocolVersion.MQTTv5)
-        self.client.on_message = self._on_message
-        subscribed = threading.Event()
-        self.client.on_subscribe = lambda *a: subscribed.set()
-        self.client.on_connect = lambda c, *a: c.subscribe(pattern, qos=2)
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        assert subscribed.wait(10), "no SUBACK"
-
-    def _on_message(self, client, userdata, msg):
-        with self.arrived:
-            self.messages.append(msg)
-            self.arrived.notify_all()
-
-    def wait_for(self, n: int, timeout: float = 30.0) -> list:
-        with self.arrived:
-            assert self.arrived.wait_for(lambda: len(self.messages) >= n, timeout), \
-                f"{len(self.messages)} of {n} messages"
-        return self.messages
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
 def seen(msg) -> tuple:
     return (msg.topic, msg.payload, msg.qos, msg.retain, msg.dup, sorted(msg.properties.json().items()))
 
@@ -143,8 +114,8 @@ def stream(topic: str) -> list[tuple]:
 def test_a_stream_cut_anywhere_reads_as_stock_paho_reads_it_whole(mosquitto, chunk):
     topic = f"wire/{chunk}"
     link = ChoppingLink(mosquitto.port, chunk)
-    stock = Inbox(mqtt.Client, mosquitto.port, f"wire-stock-{chunk}", f"{topic}/#")
-    ours = Inbox(ThroughputClient, link.port, f"wire-ours-{chunk}", f"{topic}/#")
+    stock = Inbox(mqtt.Client, mosquitto.port, f"wire-stock-{chunk}", f"{topic}/#", qos=2, session_expiry_s=None)
+    ours = Inbox(ThroughputClient, link.port, f"wire-ours-{chunk}", f"{topic}/#", qos=2, session_expiry_s=None)
     pub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"wire-pub-{chunk}", protocol=MQTTProtocolVersion.MQTTv5)
     pub.connect("127.0.0.1", mosquitto.port)
     pub.loop_start()
@@ -188,7 +159,7 @@ def test_a_foreign_publisher_with_properties_and_retained_messages(mosquitto):
         ["-t", f"{topic}/d", "-m", "last"],
     ]
     link = ChoppingLink(mosquitto.port, 1)
-    ours = Inbox(ThroughputClient, link.port, "wire-foreign", f"{topic}/#")
+    ours = Inbox(ThroughputClient, link.port, "wire-foreign", f"{topic}/#", qos=2, session_expiry_s=None)
     try:
         for args in sends:
             subprocess.run(base + args, check=True, timeout=10)
@@ -264,10 +235,9 @@ def test_the_collector_over_a_chopping_link_stores_and_acknowledges_every_event(
     is acknowledged — the next run on the session gets nothing back."""
     from collector.service import Collector
     from station.contract import topics
+    from station.mqtt import MqttSettings
     from tests.collector.publisher import NODE, SITE, EventPublisher, redelivered
     from tests.conftest import wait_until
-
-    from station.mqtt import MqttSettings
 
     link = ChoppingLink(mosquitto.port, chunk, pause_s=0.0)
     cid = f"collector-chopped-{chunk}"
