@@ -10,6 +10,7 @@ that the same path works for the node's own topics, so silence means refused, no
 - ``#``, ``$SYS/#`` and ``$share`` with odd group names (empty, ``+``, ``$SYS``, UTF-8, the
   services' names): only its own door's grants and commands arrive;
 - topics joined with NUL, overlong or invalid UTF-8, look-alike letters, extra levels.
+- an empty retained payload (a deletion) on its own door's grants or another node's status.
 """
 
 from __future__ import annotations
@@ -247,4 +248,33 @@ def test_malformed_and_lookalike_topics_reach_no_one(central: Central):
     thief = central.probe(THIEF)
     thief.publish(topics.node_events(SITE, THIEF), b"", retain=True)  # clear the retained control
     for p in (watcher, late, thief):
+        p.close()
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_node_erases_no_retained_message_but_its_own(central: Central, protocol):
+    """An empty retained payload deletes what the broker keeps: a node's own door list stays."""
+    tag = marker().encode()
+    api, other = central.probe("api-1"), central.probe(OTHER)
+    kept = {topics.door_grants(SITE, MY_DOOR): tag + b"-my-grants", topics.door_grants(SITE, OTHER_DOOR): tag + b"-other",
+            topics.node_status(SITE, OTHER): tag + b"-other-status"}
+    for topic, payload in kept.items():
+        (other if "/nodes/" in topic else api).publish(topic, payload, retain=True)
+    thief = connected(central, THIEF, protocol)
+    thief.publish(topics.node_status(SITE, THIEF), tag + b"-own-status", qos=1, retain=True)
+    for qos in (0, 1, 2):
+        for topic in kept:
+            thief.publish(topic, b"", qos=qos, retain=True)
+    thief.publish(topics.node_status(SITE, THIEF), b"", qos=1, retain=True)  # the control: its own is cleared
+    for _ in range(20):
+        thief.loop(0.05)
+    thief.disconnect()
+    late = central.probe("api-2")
+    late.subscribe(f"{topics.ROOT}/#")
+    assert wait_until(lambda: len([p for p in payloads(late) if p.startswith(tag)]) >= len(kept), 5)
+    time.sleep(0.3)
+    assert sorted(p for p in payloads(late) if p.startswith(tag)) == sorted(kept.values())
+    for topic in kept:
+        (other if "/nodes/" in topic else api).publish(topic, b"", retain=True)
+    for p in (api, other, late):
         p.close()
