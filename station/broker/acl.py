@@ -21,6 +21,7 @@ outside the contract is refused to everyone. Scopes:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from paho.mqtt.client import topic_matches_sub
@@ -108,6 +109,28 @@ def service_user(role: str, username: str | None = None) -> BrokerUser:
 
 def bridge_username(site_id: str) -> str:
     return f"bridge-{site_id}"
+
+
+def bridge_local_client_id(site_id: str) -> str:
+    """The client id of a site's bridge on its own site broker."""
+    return f"local-{bridge_username(site_id)}"
+
+
+#: Names the broker setup gives its own accounts and clients, at any instance count:
+#: ``collector``, ``api-3``, ``dashboard``, ``bridge-<site>``, ``local-bridge-<site>``.
+RESERVED_NAME = re.compile(rf"^(?:(?:{'|'.join(SERVICE_ROLES)})(?:-\d+)?|(?:local-)?bridge-.+)$")
+
+
+def name_clashes(inventory: Inventory) -> list[str]:
+    """Nodes named like an account or client of the broker setup itself.
+
+    A username is also its client id and keys the credentials, env files and ACL
+    blocks, so such a node would share that account (its password, merged rights,
+    one session) or kick the bridge off its site broker."""
+    return [f"node {node.id!r} (site {site.id}) has a name the broker keeps for its own accounts "
+            "(collector, api, dashboard and their -N instances, bridge-<site>, local-bridge-<site>): "
+            "rename the node in the inventory"
+            for site, node in inventory.nodes() if RESERVED_NAME.match(node.id)]
 
 
 def bridge_user(site: Site) -> BrokerUser:

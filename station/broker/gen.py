@@ -25,7 +25,8 @@ from pathlib import Path
 
 from station.inventory import Inventory
 
-from .acl import BrokerUser, bridge_username, bridged_sites, central_users, render_acl, site_users
+from .acl import (BrokerUser, bridge_username, bridged_sites, central_users, name_clashes, render_acl,
+                  site_users)
 from .certs import TlsFiles, ensure_dev_tls, issue_server_cert
 from .passwords import new_password, write_password_file, write_secret
 from .templates import CENTRAL_LIMITS, BridgeSettings, Limits, central_conf, site_conf
@@ -181,6 +182,9 @@ def write_env_files(directory: Path, users: list[BrokerUser], credentials: dict[
 def generate(inventory: Inventory, out: Path, options: GenOptions | None = None) -> GenResult:
     """Write the central broker's files and one bridged broker per mini-station / bus."""
     options = options or GenOptions()
+    clashes = name_clashes(inventory)
+    if clashes:
+        raise GenError("; ".join(clashes))
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     cred_path = out / "credentials.json"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .acl import bridge_channels
+from .acl import bridge_channels, bridge_local_client_id
 from station.contract.topics import ROOT
 
 
@@ -119,7 +119,7 @@ def bridge_lines(b: BridgeSettings) -> list[str]:
         f"connection central-{b.site}",
         f"address {b.central_host}:{b.central_port}",
         f"remote_clientid {b.username}",
-        f"local_clientid local-{b.username}",
+        f"local_clientid {bridge_local_client_id(b.site)}",
         f"remote_username {b.username}",
         f"remote_password {b.password}",
         "cleansession false",
