@@ -1,0 +1,78 @@
+"""Requests at the same moment (threads, and two API instances on one PostgreSQL): what
+each answers is what it would have answered alone — a 409 for the loser, never a 500,
+never two rows."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+
+from .conftest import People, at
+from .test_bookings import book
+
+AT_ONCE = 4
+
+
+@pytest.fixture()
+def instances(settings, clock, database_url):
+    """Two API apps on one PostgreSQL database (one on SQLite, which is single-process)."""
+    count = 2 if database_url.startswith("postgresql") else 1
+    clients = [TestClient(create_app(settings, clock=clock, background=False)) for _ in range(count)]
+    for c in clients:
+        c.__enter__()
+    yield clients
+    for c in clients:
+        c.__exit__(None, None, None)
+
+
+def at_once(clients, request, n=AT_ONCE):
+    """``request(client, i)`` from ``n`` threads released together, spread over the instances."""
+    barrier = threading.Barrier(n)
+
+    def one(i):
+        barrier.wait()
+        return request(clients[i % len(clients)], i)
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def test_enrolling_one_email_at_once_gives_one_201_and_409s(instances):
+    people = People(instances[0])
+    for n in range(3):
+        answers = at_once(instances, lambda c, i: c.post(
+            "/api/v1/members", headers=people.admin.headers,
+            json={"email": f"Camille.{n}@la-station.test" if i % 2 else f"camille.{n}@la-station.test",
+                  "name": "Camille", "password": "password-long-123"}))
+        assert sorted(r.status_code for r in answers) == [201] + [409] * (AT_ONCE - 1), [r.text for r in answers]
+        assert all("already enrolled" in r.json()["detail"] for r in answers if r.status_code == 409)
+    emails = [m["email"] for m in instances[0].get("/api/v1/members", headers=people.admin.headers).json()]
+    assert sorted(e for e in emails if e.startswith("camille")) == [f"camille.{n}@la-station.test" for n in range(3)]
+
+
+def test_enrolling_one_card_for_several_members_at_once_gives_one_201_and_409s(instances):
+    people = People(instances[0])
+    members = [people.create() for _ in range(AT_ONCE)]
+    for n in range(3):
+        answers = at_once(instances, lambda c, i: c.post(f"/api/v1/members/{members[i].id}/badges",
+                                                         headers=people.admin.headers, json={"card_number": f"90{n}"}))
+        assert sorted(r.status_code for r in answers) == [201] + [409] * (AT_ONCE - 1), [r.text for r in answers]
+    badges = [b for m in members for b in instances[0].get(f"/api/v1/members/{m.id}/badges",
+                                                           headers=people.admin.headers).json()]
+    assert len(badges) == 3
+
+
+def test_the_last_seats_of_a_coworking_space_asked_at_once_go_to_as_many_as_fit(instances):
+    people = People(instances[0])
+    members = [people.create() for _ in range(6)]
+    # coworking-quai: 30 seats; 25 taken from 11:00, then six members ask one seat from 11:30 at once
+    assert book(instances[0], members[0], space="coworking-quai", start=at(11), end=at(12),
+                attendees=25).status_code == 201
+    answers = at_once(instances, lambda c, i: book(c, members[i], space="coworking-quai", start=at(11, 30),
+                                                   end=at(12, 30)), n=6)
+    assert sorted(r.status_code for r in answers) == [201] * 5 + [409], [r.text for r in answers]
+    assert "0 seat(s) free" in next(r.json()["detail"] for r in answers if r.status_code == 409)
