@@ -104,3 +104,35 @@ def test_occupancy_seen_after_the_start_keeps_the_booking_even_once_the_room_is_
     clock.advance(minutes=10)
     assert runtime.sweeper.sweep() == []
     assert client.get(f"/api/v1/bookings/{b['id']}", headers=alice.headers).json()["status"] == "confirmed"
+
+
+def test_a_check_in_committed_while_the_no_show_sweep_looks_is_kept(client, people, runtime, settings, clock):
+    """The sweep reads the late bookings, then judges each; a badge-in committed in between
+    (the access log's thread, or another API instance) must win: the member is inside, and
+    a ``no_show`` written over it would take their card off the door."""
+    import threading
+    from datetime import timedelta
+
+    alice = people.create(card="4242")
+    b = book(client, alice, start=at(10), end=at(11)).json()
+    clock.advance(minutes=15, seconds=1)
+    event = NodeEvent(ts=clock.now() - timedelta(seconds=2), id="evt-at-the-wire", seq=1, node=NODE,
+                      kind=EventKind.access_granted, door=DOOR, space=ROOM,
+                      credential_hash=hash_credential(bytes.fromhex(settings.site_key), "4242"))
+    looked, outcomes = threading.Event(), []
+    judge = runtime.occupancy.get
+
+    def badge_in_meanwhile(space):  # the sweep asks the occupancy after it read the bookings
+        if not looked.is_set():
+            looked.set()
+            t = threading.Thread(target=lambda: outcomes.append(runtime.access_log.handle(EVENTS, event.to_json())))
+            t.start()
+            t.join(10)
+        return judge(space)
+    runtime.occupancy.get = badge_in_meanwhile
+    assert runtime.sweeper.release_no_shows(clock.now()) == []
+    assert outcomes and outcomes[0]["checked_in"] == b["id"]
+    assert client.get(f"/api/v1/bookings/{b['id']}", headers=alice.headers).json()["status"] == "checked_in"
+    actions = [e["action"] for e in client.get(f"/api/v1/audit?member={alice.id}", headers=people.admin.headers).json()]
+    assert "booking_checked_in" in actions and "booking_no_show" not in actions
+    assert hash_credential(bytes.fromhex(settings.site_key), "4242") in {e.credential_hash for e in grants(client, people).entries}
