@@ -126,3 +126,14 @@ def test_enrolling_the_same_card_twice_returns_409(client, people):
     assert r.status_code == 409
     r = client.post(f"/api/v1/members/{alice.id}/badges", headers=people.admin.headers, json={"card_number": "42a"})
     assert r.status_code == 422
+
+
+def test_a_staff_member_made_a_member_again_leaves_every_door_at_once(client, people, settings, inventory):
+    """Staff open every door; once an administrator makes them a member, no door's list
+    holds their card — not only the doors of their own bookings (there are none)."""
+    bob = people.create("staff", card="880088")
+    assert cred(settings, "880088") in {e.credential_hash for e in grants(client, people).entries}
+    r = client.put(f"/api/v1/staff/members/{bob.id}/role", headers=people.admin.headers, json={"role": "member"})
+    assert r.status_code == 200 and r.json()["role"] == "member"
+    for _, door in inventory.doors():
+        assert cred(settings, "880088") not in {e.credential_hash for e in grants(client, people, door.id).entries}, door.id
