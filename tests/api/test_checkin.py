@@ -136,3 +136,42 @@ def test_a_check_in_committed_while_the_no_show_sweep_looks_is_kept(client, peop
     actions = [e["action"] for e in client.get(f"/api/v1/audit?member={alice.id}", headers=people.admin.headers).json()]
     assert "booking_checked_in" in actions and "booking_no_show" not in actions
     assert hash_credential(bytes.fromhex(settings.site_key), "4242") in {e.credential_hash for e in grants(client, people).entries}
+
+
+def node_says(runtime, state):
+    from station.contract import NodeStatus
+
+    runtime.fleet.handle(f"station/v1/la-station/nodes/{NODE}/status",
+                         NodeStatus(ts=runtime.clock.now(), node=NODE, state=state, uptime_s=60).to_json())
+
+
+def test_a_booking_is_not_released_while_its_door_cannot_be_heard(client, people, runtime, settings, clock):
+    """The door works offline: a member who badges in while its node is cut off is inside,
+    and the API hears it only when the node's outbox comes through. Until then (the node
+    offline or silent, and a moment after it is back) the booking is not a no-show."""
+    alice = people.create(card="5150")
+    b = book(client, alice, start=at(10), end=at(11)).json()
+    node_says(runtime, "online")
+    clock.advance(minutes=1)
+    node_says(runtime, "offline")  # its last will: the link went down at 10:01
+    clock.advance(minutes=4)
+    badged = NodeEvent(ts=clock.now(), id="evt-offline-1", seq=7, node=NODE, kind=EventKind.access_granted,
+                       door=DOOR, space=ROOM, credential_hash=hash_credential(bytes.fromhex(settings.site_key), "5150"))
+    clock.advance(minutes=12)  # 10:17: past the no-show time, nothing heard from the door
+    assert runtime.sweeper.sweep() == []
+    assert client.get(f"/api/v1/bookings/{b['id']}", headers=alice.headers).json()["status"] == "confirmed"
+    node_says(runtime, "online")  # back; its outbox follows
+    assert runtime.sweeper.sweep() == []
+    runtime.access_log.handle(EVENTS, badged.to_json())
+    assert client.get(f"/api/v1/bookings/{b['id']}", headers=alice.headers).json()["status"] == "checked_in"
+
+
+def test_a_booking_is_released_once_its_door_is_heard_again_and_nobody_badged(client, people, runtime, clock):
+    alice = people.create(card="5151")
+    b = book(client, alice, start=at(10), end=at(11)).json()
+    node_says(runtime, "offline")
+    clock.advance(minutes=20)
+    assert runtime.sweeper.sweep() == []
+    node_says(runtime, "online")
+    clock.advance(seconds=runtime.sweeper.BACK_ONLINE_S + 1)
+    assert runtime.sweeper.sweep() == [b["id"]]
