@@ -76,3 +76,26 @@ def test_the_last_seats_of_a_coworking_space_asked_at_once_go_to_as_many_as_fit(
                                                    end=at(12, 30)), n=6)
     assert sorted(r.status_code for r in answers) == [201] * 5 + [409], [r.text for r in answers]
     assert "0 seat(s) free" in next(r.json()["detail"] for r in answers if r.status_code == 409)
+
+
+def test_two_instances_sweeping_at_once_release_a_no_show_once(instances, clock):
+    """Every instance runs the no-show sweep; when both judge one booking at the same moment,
+    it is released — and audited, and its space re-issued — once."""
+    people = People(instances[0])
+    alice = people.create()
+    b = book(instances[0], alice, start=at(10), end=at(11)).json()
+    clock.advance(minutes=16)
+    first, second = (c.app.state.runtime for c in (instances + instances)[:2])
+    judge, released_by_second, looked = first.occupancy.get, [], threading.Event()
+
+    def second_sweeps_meanwhile(space):  # the first has read the late bookings; the second releases them
+        if not looked.is_set():
+            looked.set()
+            released_by_second.append(second.sweeper.release_no_shows(clock.now()))
+        return judge(space)
+    first.occupancy.get = second_sweeps_meanwhile
+    assert first.sweeper.release_no_shows(clock.now()) == []
+    assert released_by_second == [[b["id"]]]
+    actions = [e["action"] for e in instances[0].get(f"/api/v1/audit?member={alice.id}",
+                                                     headers=people.admin.headers).json()]
+    assert actions.count("booking_no_show") == 1, actions
