@@ -58,6 +58,13 @@ MESSAGES: dict[str, dict[str, str]] = {
                                "en": "Shortened: another booking of {space} starts at {at}."},
     "shortened_closure": {"fr": "Raccourcie : fermeture de {space} à {at} ({reason}).",
                           "en": "Shortened: {space} is closed from {at} ({reason})."},
+    # 401 / 403 before any rule (api.deps): the board shows these too
+    "log_in_first": {"fr": "Connectez-vous d'abord (Authorization: Bearer <jeton>).",
+                     "en": "log in first (Authorization: Bearer <token>)"},
+    "token_invalid": {"fr": "Session invalide ou expirée : reconnectez-vous.",
+                      "en": "invalid or expired token: log in again"},
+    "account_suspended": {"fr": "Ce compte est suspendu.",
+                          "en": "This account is suspended."},
     # calendars (CalDAV events a member created in a room's calendar)
     "unknown_organizer": {"fr": "Aucun membre n'a l'adresse {email}.",
                           "en": "No member has the address {email}."},
