@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, HTTPException, Query
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .. import audit
 from ..availability import opening_end
@@ -225,8 +225,13 @@ def cancel_booking(booking_id: RowId, user: CurrentUser, session: SessionDep, ru
     now = clock.now()
     if booking.end <= now:
         raise HTTPException(409, render("already_ended", lang, {}))
-    booking.status = BookingStatus.released if booking.start <= now else BookingStatus.cancelled
-    booking.ended_at = now
+    ending = BookingStatus.released if booking.start <= now else BookingStatus.cancelled
+    # Only if it still holds, in one statement: a double tap, or the console at the same
+    # moment (here or on another instance), ends it once; the others hear 409.
+    if not session.execute(update(Booking).where(Booking.id == booking.id, Booking.status.in_(HOLDING))
+                           .values(status=ending, ended_at=now)).rowcount:
+        session.rollback()  # reads the status the other request wrote
+        raise HTTPException(409, render("not_holding", lang, {"status": booking.status.value}))
     audit.record(session, now, f"booking_{booking.status.value}", f"member:{user.id}", member_id=booking.member_id,
                  space_id=booking.space_id, detail={"booking": booking.id})
     session.commit()

@@ -99,3 +99,33 @@ def test_two_instances_sweeping_at_once_release_a_no_show_once(instances, clock)
     actions = [e["action"] for e in instances[0].get(f"/api/v1/audit?member={alice.id}",
                                                      headers=people.admin.headers).json()]
     assert actions.count("booking_no_show") == 1, actions
+
+
+def test_one_booking_cancelled_twice_at_once_is_cancelled_once(instances):
+    """A double tap on "Annuler" (or the board and the console together): one 200, then 409."""
+    people = People(instances[0])
+    alice = people.create()
+    for hour in (11, 13, 15):
+        b = book(instances[0], alice, start=at(hour), end=at(hour + 1)).json()
+        answers = at_once(instances, lambda c, i: c.delete(f"/api/v1/bookings/{b['id']}", headers=alice.headers))
+        assert sorted(r.status_code for r in answers) == [200] + [409] * (AT_ONCE - 1), [r.text for r in answers]
+    actions = [e["action"] for e in instances[0].get(f"/api/v1/audit?member={alice.id}",
+                                                     headers=people.admin.headers).json()]
+    assert actions.count("booking_cancelled") == 3, actions
+
+
+def test_one_machine_booking_cancelled_twice_at_once_is_cancelled_once(instances, clock):
+    from .test_machine_grants import LASER, train
+
+    people = People(instances[0])
+    alice = people.create()
+    train(instances[0], people, alice, clock=clock)
+    for hour in (11, 14):
+        b = instances[0].post("/api/v1/machine-bookings", headers=alice.headers,
+                              json={"machine": LASER, "start": at(hour), "end": at(hour + 1)}).json()
+        answers = at_once(instances, lambda c, i: c.delete(f"/api/v1/machine-bookings/{b['id']}",
+                                                           headers=alice.headers))
+        assert sorted(r.status_code for r in answers) == [200] + [409] * (AT_ONCE - 1), [r.text for r in answers]
+    actions = [e["action"] for e in instances[0].get(f"/api/v1/audit?member={alice.id}",
+                                                     headers=people.admin.headers).json()]
+    assert actions.count("machine_booking_cancelled") == 2, actions
