@@ -138,9 +138,10 @@ def render(code: str, lang: str, params: dict) -> str:
 
 
 def language(accept_language: str | None) -> str:
-    """The language an ``Accept-Language`` header prefers among ours (RFC 9110 q-values)."""
+    """The language an ``Accept-Language`` header prefers among ours (RFC 9110 q-values),
+    from its first 4 KiB (however long the header, it is a preference, not a refusal)."""
     best, best_q = DEFAULT_LANGUAGE, 0.0
-    for position, part in enumerate((accept_language or "").split(",")):
+    for position, part in enumerate((accept_language or "")[:4096].split(",")):
         tag, _, rest = part.strip().partition(";")
         primary = tag.strip().split("-")[0].lower()
         q = 1.0

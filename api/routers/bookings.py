@@ -31,7 +31,9 @@ router = APIRouter(prefix="/api/v1/bookings", tags=["bookings"])
 ERRORS = errors((404, "No such space or booking"), (409, "The room is already booked, or the booking no longer holds"),
                 (422, "A field or a booking rule is broken; detail[0].type names it, detail[0].msg says it "
                       "in the request's language (Accept-Language: fr or en)"))
-AcceptLanguage = Header(default=None, alias="Accept-Language", max_length=200,
+# No length limit: a long header (a browser set up with many languages) is a preference,
+# never a reason to refuse a booking; messages.language reads its first 4 KiB.
+AcceptLanguage = Header(default=None, alias="Accept-Language",
                         description="fr or en (default en): the language of refusals")
 
 

@@ -132,7 +132,7 @@ class MachineBookingPublic(BaseModel):
     created_at: datetime
 
 
-AcceptLanguage = Header(default=None, alias="Accept-Language", max_length=200)
+AcceptLanguage = Header(default=None, alias="Accept-Language")  # no limit: see routers/bookings.py
 
 
 @router.post("/machine-bookings", status_code=201, response_model=MachineBookingPublic, responses=ERRORS,
