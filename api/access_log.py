@@ -8,7 +8,8 @@ dead letter (:mod:`api.dead_letters`).
 
 An accepted event is, in one transaction: audited (once — the audit row carries the
 event id, unique, so a redelivery is a no-op), a booking checked in when it is the
-booker's badge granted at the booked space's door, an unknown card remembered for
+booker's badge granted at the booked space's door (only if still ``confirmed``: the
+no-show sweep, here or in another instance, does the same the other way), an unknown card remembered for
 enrolment by tapping, a staff command's answer recorded, the door's live state
 updated. Only once that transaction
 is committed is the message acknowledged to the broker (MQTT v5 persistent session,
