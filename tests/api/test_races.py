@@ -129,3 +129,28 @@ def test_one_machine_booking_cancelled_twice_at_once_is_cancelled_once(instances
     actions = [e["action"] for e in instances[0].get(f"/api/v1/audit?member={alice.id}",
                                                      headers=people.admin.headers).json()]
     assert actions.count("machine_booking_cancelled") == 2, actions
+
+
+def test_two_badge_events_at_once_check_a_booking_in_once(instances, settings, clock):
+    """Two taps (or two doors of the space) heard by two instances at the same moment:
+    one check-in, one audit row for it."""
+    from station.access import hash_credential
+    from station.contract import EventKind, NodeEvent
+
+    from .test_checkin import DOOR, EVENTS, NODE, ROOM
+
+    people = People(instances[0])
+    runtimes = [c.app.state.runtime for c in (instances + instances)[:2]]
+    for n in range(6):
+        alice = people.create(card=f"77{n}")
+        b = book(instances[0], alice, start=at(10 + n), end=at(11 + n)).json()
+        events = [NodeEvent(ts=clock.now(), id=f"evt-tap-{n}-{i}", seq=2 * n + i + 1, node=NODE,
+                            kind=EventKind.access_granted, door=DOOR, space=ROOM,
+                            credential_hash=hash_credential(bytes.fromhex(settings.site_key), f"77{n}"))
+                  for i in range(2)]
+        outcomes = at_once(runtimes, lambda rt, i: rt.access_log.handle(EVENTS, events[i].to_json()), n=2)
+        assert sorted(o["checked_in"] is not None for o in outcomes) == [False, True], outcomes
+        actions = [e["action"] for e in instances[0].get(f"/api/v1/audit?member={alice.id}",
+                                                         headers=people.admin.headers).json()]
+        assert actions.count("booking_checked_in") == 1 and actions.count("access_granted") == 2, actions
+        clock.advance(hours=1)
