@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+from datetime import timedelta
+
 from station.contract import EventKind, NodeEvent, RoomOccupancy
 from station.access import hash_credential
 
@@ -110,9 +113,6 @@ def test_a_check_in_committed_while_the_no_show_sweep_looks_is_kept(client, peop
     """The sweep reads the late bookings, then judges each; a badge-in committed in between
     (the access log's thread, or another API instance) must win: the member is inside, and
     a ``no_show`` written over it would take their card off the door."""
-    import threading
-    from datetime import timedelta
-
     alice = people.create(card="4242")
     b = book(client, alice, start=at(10), end=at(11)).json()
     clock.advance(minutes=15, seconds=1)

@@ -4,19 +4,18 @@ UTC instants the day after; the door's window and the refusals follow the local 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 
 from api.app import create_app
-from fastapi.testclient import TestClient
 from station.contract import GrantList
 from tests.utils.clocks import ManualClock
 
 from .conftest import People
 
 HALL, HALL_DOOR = "halle-culturelle", "porte-halle-culturelle"  # Sundays 14:00-19:00, 720 minutes at most
-UTC = timezone.utc
 
 
 @pytest.fixture(params=[("2026-03-29", 2), ("2026-10-25", 1)], ids=["spring-forward", "fall-back"])
