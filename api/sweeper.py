@@ -74,6 +74,7 @@ class Sweeper:
         with rt.db.session() as s:
             late = s.execute(select(Booking).where(Booking.status == BookingStatus.confirmed,
                                                    Booking.start <= cutoff, Booking.end > now)).scalars().all()
+            due = []  # judged first, written after: no write lock is held while judging
             for booking in late:
                 occ = rt.occupancy.get(booking.space_id)
                 seen = rt.occupancy.last_occupied.get(booking.space_id)
@@ -81,6 +82,8 @@ class Sweeper:
                     continue
                 if self.door_unheard(booking.space_id, now):
                     continue  # someone may have badged in at a door that works offline
+                due.append(booking)
+            for booking in due:
                 if not released_if_confirmed(s, booking.id, now):
                     continue  # checked in (or cancelled) meanwhile, by this API's access log or another's
                 audit.record(s, now, "booking_no_show", "api", member_id=booking.member_id,
