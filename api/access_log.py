@@ -8,7 +8,8 @@ dead letter (:mod:`api.dead_letters`).
 
 An accepted event is, in one transaction: audited (once — the audit row carries the
 event id, unique, so a redelivery is a no-op), a booking checked in when it is the
-booker's badge granted at the booked space's door, an unknown card remembered for
+booker's badge granted at the booked space's door (only if still ``confirmed``: the
+no-show sweep, here or in another instance, does the same the other way), an unknown card remembered for
 enrolment by tapping, a staff command's answer recorded, the door's live state
 updated. Only once that transaction
 is committed is the message acknowledged to the broker (MQTT v5 persistent session,
@@ -30,7 +31,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Callable
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from station.contract import EventKind, NodeEvent
@@ -234,7 +235,13 @@ class AccessLog:
             Booking.start <= event.ts + lead, Booking.end > event.ts).order_by(Booking.start)).scalars().first()
         if booking is None:
             return None
-        booking.status, booking.checked_in_at = BookingStatus.checked_in, event.ts
+        # Only if still confirmed, in one statement: the no-show sweep (here or in another
+        # instance) or a second badge event at the same moment may have changed it meanwhile.
+        claimed = s.execute(update(Booking).where(Booking.id == booking.id, Booking.status == BookingStatus.confirmed)
+                            .values(status=BookingStatus.checked_in, checked_in_at=event.ts)
+                            .execution_options(synchronize_session=False)).rowcount
+        if claimed != 1:
+            return None
         audit.record(s, event.ts, "booking_checked_in", f"node:{event.node}", member_id=member_id, space_id=space,
                      detail={"booking": booking.id})
         return booking.id

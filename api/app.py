@@ -11,6 +11,7 @@ and starts the sweeper.
 from __future__ import annotations
 
 import logging
+import math
 import tempfile
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -98,11 +99,26 @@ def field_name(loc) -> str:
     return name
 
 
+def json_safe(value):
+    """``value`` with every infinite or NaN float written as text (``"inf"``, ``"nan"``):
+    Python's JSON reader turns ``1e400`` into an infinity and takes ``NaN`` / ``Infinity``,
+    and a 422 that echoes such an input must still be JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 async def validation_error(request: Request, exc: RequestValidationError):
     """FastAPI's 422, with the sentences of :mod:`api.fields`' rules from :mod:`api.messages`
-    in the request's language, naming the field."""
+    in the request's language, naming the field; inputs JSON cannot hold written as text."""
     lang = language(request.headers.get("accept-language"))
     for error in exc.errors():
+        if "input" in error:
+            error["input"] = json_safe(error["input"])
         if error.get("type") in INPUT_RULES:
             error["msg"] = render(error["type"], lang, {**error.get("ctx", {}), "field": field_name(error["loc"])})
     return await request_validation_exception_handler(request, exc)

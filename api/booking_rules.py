@@ -98,7 +98,7 @@ def _check_span(inventory: Inventory, space_id: str, name: str, start: datetime,
     """The rules of time: order, past, horizon, length, capacity, opening hours."""
     if end <= start:
         raise BookingRefused(422, "end_before_start")
-    if start < now - PAST_GRACE:
+    if start < now - PAST_GRACE or end <= now:  # the grace is for "now" arriving late, not for a booking already over
         raise BookingRefused(422, "in_the_past", start=start, tz=tz)
     if start > now + horizon:
         raise BookingRefused(422, "too_far_ahead", days=horizon.days)

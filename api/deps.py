@@ -21,6 +21,7 @@ from station.inventory import Inventory
 from .commands import DoorCommands
 from .db.models import PEOPLE_ROLES, STAFF_ROLES, Member, MemberStatus, Role, Token
 from .grants import GrantPublisher
+from .messages import language, render
 from .room_status import RoomStatus
 from .runtime import Runtime
 from .security import digest
@@ -79,16 +80,21 @@ _bearer = HTTPBearer(auto_error=False, description="A login token (POST /api/v1/
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key (nodes, integrations)")
 
 
+def said(request: Request, code: str) -> str:
+    """The sentence of ``code`` (:mod:`api.messages`) in the request's ``Accept-Language``."""
+    return render(code, language(request.headers.get("accept-language")), {})
+
+
 def _resolve(request: Request, secret: str) -> Member:
     runtime = request.app.state.runtime
     now = runtime.clock.now()
     with runtime.db.session() as session:
         token = session.execute(select(Token).where(Token.digest == digest(secret))).scalar_one_or_none()
         if token is None or token.revoked or (token.expires_at is not None and token.expires_at <= now):
-            raise HTTPException(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(401, said(request, "token_invalid"), headers={"WWW-Authenticate": "Bearer"})
         member = session.get(Member, token.member_id)
         if member is None or member.status is not MemberStatus.active:
-            raise HTTPException(403, "this account is suspended")
+            raise HTTPException(403, said(request, "account_suspended"))
     request.state.token = token
     return member
 
@@ -106,9 +112,9 @@ async def optional_user(request: Request,
 OptionalUser = Annotated[Member | None, Depends(optional_user)]
 
 
-def current_user(user: OptionalUser) -> Member:
+def current_user(request: Request, user: OptionalUser) -> Member:
     if user is None:
-        raise HTTPException(401, "log in first (Authorization: Bearer <token>)", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, said(request, "log_in_first"), headers={"WWW-Authenticate": "Bearer"})
     return user
 
 

@@ -58,6 +58,13 @@ MESSAGES: dict[str, dict[str, str]] = {
                                "en": "Shortened: another booking of {space} starts at {at}."},
     "shortened_closure": {"fr": "Raccourcie : fermeture de {space} à {at} ({reason}).",
                           "en": "Shortened: {space} is closed from {at} ({reason})."},
+    # 401 / 403 before any rule (api.deps): the board shows these too
+    "log_in_first": {"fr": "Connectez-vous d'abord (Authorization: Bearer <jeton>).",
+                     "en": "log in first (Authorization: Bearer <token>)"},
+    "token_invalid": {"fr": "Session invalide ou expirée : reconnectez-vous.",
+                      "en": "invalid or expired token: log in again"},
+    "account_suspended": {"fr": "Ce compte est suspendu.",
+                          "en": "This account is suspended."},
     # calendars (CalDAV events a member created in a room's calendar)
     "unknown_organizer": {"fr": "Aucun membre n'a l'adresse {email}.",
                           "en": "No member has the address {email}."},
@@ -131,9 +138,10 @@ def render(code: str, lang: str, params: dict) -> str:
 
 
 def language(accept_language: str | None) -> str:
-    """The language an ``Accept-Language`` header prefers among ours (RFC 9110 q-values)."""
+    """The language an ``Accept-Language`` header prefers among ours (RFC 9110 q-values),
+    from its first 4 KiB (however long the header, it is a preference, not a refusal)."""
     best, best_q = DEFAULT_LANGUAGE, 0.0
-    for position, part in enumerate((accept_language or "").split(",")):
+    for position, part in enumerate((accept_language or "")[:4096].split(",")):
         tag, _, rest = part.strip().partition(";")
         primary = tag.strip().split("-")[0].lower()
         q = 1.0

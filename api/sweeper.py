@@ -2,7 +2,9 @@
 
 Every ``sweep_interval_s`` (wall seconds): bookings still unchecked ``no_show_minutes``
 after their start, in a space with no occupancy since the start, are released as
-``no_show`` (audited; the member sees why on the board); grant lists near their expiry
+``no_show`` (audited; the member sees why on the board) — unless a door of the space
+cannot be heard (its node offline or silent, or back for less than ``BACK_ONLINE_S``): a
+door admits offline, and the badge-in comes with the node's outbox; grant lists near their expiry
 are re-issued; rooms whose status changed with the clock are published; lists the
 broker lost are published again; personal data past its horizon is removed or
 anonymised (:mod:`api.retention`, every ``retention.sweep_interval_s``). The no-show release waits until the access log has
@@ -16,7 +18,7 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from . import audit
 from .db.models import Booking, BookingStatus
@@ -24,7 +26,21 @@ from .db.models import Booking, BookingStatus
 log = logging.getLogger(__name__)
 
 
+def released_if_confirmed(session, booking_id: int, now: datetime) -> bool:
+    """Mark the booking ``no_show`` only if it is still ``confirmed`` — one statement, so a
+    check-in committed since it was read (this process's access log, or another
+    instance's) is never overwritten; PostgreSQL makes a concurrent one wait and re-check."""
+    return session.execute(update(Booking).where(Booking.id == booking_id,
+                                                 Booking.status == BookingStatus.confirmed)
+                           .values(status=BookingStatus.no_show, ended_at=now)
+                           .execution_options(synchronize_session=False)).rowcount == 1
+
+
 class Sweeper:
+    #: A door node back online holds its space's no-shows this long: its outbox (the
+    #: badge-ins made while it was cut off) comes through first.
+    BACK_ONLINE_S = 30.0
+
     def __init__(self, runtime):
         self.runtime = runtime
         self.released = 0
@@ -58,12 +74,18 @@ class Sweeper:
         with rt.db.session() as s:
             late = s.execute(select(Booking).where(Booking.status == BookingStatus.confirmed,
                                                    Booking.start <= cutoff, Booking.end > now)).scalars().all()
+            due = []  # judged first, written after: no write lock is held while judging
             for booking in late:
                 occ = rt.occupancy.get(booking.space_id)
                 seen = rt.occupancy.last_occupied.get(booking.space_id)
                 if (occ is not None and occ.occupied) or (seen is not None and seen >= booking.start):
                     continue
-                booking.status, booking.ended_at = BookingStatus.no_show, now
+                if self.door_unheard(booking.space_id, now):
+                    continue  # someone may have badged in at a door that works offline
+                due.append(booking)
+            for booking in due:
+                if not released_if_confirmed(s, booking.id, now):
+                    continue  # checked in (or cancelled) meanwhile, by this API's access log or another's
                 audit.record(s, now, "booking_no_show", "api", member_id=booking.member_id,
                              space_id=booking.space_id, detail={"booking": booking.id})
                 released.append(booking.id)
@@ -72,6 +94,23 @@ class Sweeper:
             rt.space_changed(space)
         self.released += len(released)
         return released
+
+    def door_unheard(self, space_id: str, now: datetime) -> bool:
+        """Whether a door of the space has a node the API cannot hear: offline, silent
+        (stale), or back online for less than :attr:`BACK_ONLINE_S`. A node never heard
+        since the start (``unknown``) does not hold the release."""
+        rt = self.runtime
+        doors = {d.id for d in rt.inventory.doors_of(space_id)}
+        for _, node in rt.inventory.nodes():
+            if not doors & set(node.doors):
+                continue
+            state = rt.fleet.state(node.id)
+            if state in ("offline", "stale"):
+                return True
+            since = rt.fleet.since.get(node.id)
+            if state == "online" and since is not None and 0 <= (now - since).total_seconds() < self.BACK_ONLINE_S:
+                return True
+        return False
 
     def _loop(self) -> None:
         while not self._stop.wait(self.runtime.settings.sweep_interval_s):

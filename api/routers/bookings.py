@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, HTTPException, Query
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .. import audit
 from ..availability import opening_end
@@ -31,7 +31,9 @@ router = APIRouter(prefix="/api/v1/bookings", tags=["bookings"])
 ERRORS = errors((404, "No such space or booking"), (409, "The room is already booked, or the booking no longer holds"),
                 (422, "A field or a booking rule is broken; detail[0].type names it, detail[0].msg says it "
                       "in the request's language (Accept-Language: fr or en)"))
-AcceptLanguage = Header(default=None, alias="Accept-Language", max_length=200,
+# No length limit: a long header (a browser set up with many languages) is a preference,
+# never a reason to refuse a booking; messages.language reads its first 4 KiB.
+AcceptLanguage = Header(default=None, alias="Accept-Language",
                         description="fr or en (default en): the language of refusals")
 
 
@@ -225,8 +227,13 @@ def cancel_booking(booking_id: RowId, user: CurrentUser, session: SessionDep, ru
     now = clock.now()
     if booking.end <= now:
         raise HTTPException(409, render("already_ended", lang, {}))
-    booking.status = BookingStatus.released if booking.start <= now else BookingStatus.cancelled
-    booking.ended_at = now
+    ending = BookingStatus.released if booking.start <= now else BookingStatus.cancelled
+    # Only if it still holds, in one statement: a double tap, or the console at the same
+    # moment (here or on another instance), ends it once; the others hear 409.
+    if not session.execute(update(Booking).where(Booking.id == booking.id, Booking.status.in_(HOLDING))
+                           .values(status=ending, ended_at=now)).rowcount:
+        session.rollback()  # reads the status the other request wrote
+        raise HTTPException(409, render("not_holding", lang, {"status": booking.status.value}))
     audit.record(session, now, f"booking_{booking.status.value}", f"member:{user.id}", member_id=booking.member_id,
                  space_id=booking.space_id, detail={"booking": booking.id})
     session.commit()

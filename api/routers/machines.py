@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Header, HTTPException, Query
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from .. import audit
 from ..booking_rules import BookingRefused, check_machine_booking
@@ -132,7 +132,7 @@ class MachineBookingPublic(BaseModel):
     created_at: datetime
 
 
-AcceptLanguage = Header(default=None, alias="Accept-Language", max_length=200)
+AcceptLanguage = Header(default=None, alias="Accept-Language")  # no limit: see routers/bookings.py
 
 
 @router.post("/machine-bookings", status_code=201, response_model=MachineBookingPublic, responses=ERRORS,
@@ -199,7 +199,13 @@ def cancel_machine_booking(booking_id: RowId, user: CurrentUser, session: Sessio
         raise HTTPException(409, render("not_holding", lang, {"status": booking.status.value}))
     if booking.end <= now:
         raise HTTPException(409, render("already_ended", lang, {}))
-    booking.status = BookingStatus.released if booking.start <= now else BookingStatus.cancelled
+    ending = BookingStatus.released if booking.start <= now else BookingStatus.cancelled
+    # Only if it still holds, in one statement: two cancels at once end it once (as rooms').
+    if not session.execute(update(MachineBooking).where(MachineBooking.id == booking.id,
+                                                        MachineBooking.status.in_(HOLDING))
+                           .values(status=ending)).rowcount:
+        session.rollback()
+        raise HTTPException(409, render("not_holding", lang, {"status": booking.status.value}))
     audit.record(session, now, f"machine_booking_{booking.status.value}", f"member:{user.id}",
                  member_id=booking.member_id, detail={"machine": booking.machine_id, "booking": booking.id})
     session.commit()

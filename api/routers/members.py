@@ -19,6 +19,7 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from station.access import hash_credential
 from station.inventory import SpaceKind
@@ -139,6 +140,17 @@ def _managed(user: Member, session, member_id: RowId) -> Member:
     return member
 
 
+def _flush_or_409(session, message: str) -> None:
+    """Write the new row; a unique e-mail or card that a concurrent request wrote between
+    our check and this insert (another thread, another API instance) is the same 409 as
+    the check's, not a database error."""
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise HTTPException(409, message) from None
+
+
 def _member_seen_by(user: Member, session, member_id: RowId) -> Member:
     """The member, for staff or the member themself; anyone else is told it does not exist."""
     if user.id != member_id and not is_staff(user):
@@ -165,7 +177,7 @@ def create_member(body: MemberCreate, user: StaffUser, session: SessionDep, cloc
     member = Member(email=email, name=body.name, role=body.role, status=MemberStatus.active,
                     password_hash=hash_password(body.password) if body.password else None, created_at=now)
     session.add(member)
-    session.flush()
+    _flush_or_409(session, f"{email} is already enrolled")  # another request enrolled it meanwhile
     audit.record(session, now, "member_enrolled", audit.actor_of(user), member_id=member.id,
                  detail={"role": member.role.value})
     session.commit()
@@ -225,7 +237,7 @@ def create_badge(member_id: RowId, body: BadgeCreate, user: StaffUser, session: 
     now = clock.now()
     badge = Badge(member_id=member.id, credential_hash=credential, label=body.label, active=True, enrolled_at=now)
     session.add(badge)
-    session.flush()
+    _flush_or_409(session, "this card is already enrolled")  # another request enrolled it meanwhile
     audit.record(session, now, "badge_enrolled", audit.actor_of(user), member_id=member.id, door_id=tapped and tapped.door_id,
                  detail={"badge": badge.id, "by": "tap" if tapped else "card_number"})
     if tapped is not None:

@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from .. import audit
-from ..db.models import PEOPLE_ROLES, AuditEntry, Badge, Booking, Member, MemberStatus, Role, Training
+from ..db.models import PEOPLE_ROLES, STAFF_ROLES, AuditEntry, Badge, Booking, Member, MemberStatus, Role, Training
 from ..deps import AdminUser, ClockDep, RowId, RuntimeDep, SessionDep, StaffUser, unprocessable
 from ..fields import Identifier, Text, errors
 from .audit import AuditPublic
@@ -104,7 +104,10 @@ def update_member_role(member_id: RowId, body: RoleChange, user: AdminUser, sess
         audit.record(session, clock.now(), "member_role_changed", audit.actor_of(user), member_id=member.id,
                      detail={"from": before.value, "to": body.role.value})
         session.commit()
-        runtime.access_changed(member.id)
+        # To or from staff: every door's list holds staff, so every door is concerned (the
+        # member's own bookings alone would leave a former staff card on all the others).
+        staff_either_way = before in STAFF_ROLES or body.role in STAFF_ROLES
+        runtime.access_changed(None if staff_either_way else member.id)
     return member_public(member)
 
 

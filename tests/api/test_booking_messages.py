@@ -59,3 +59,36 @@ def test_preview_says_the_real_end_and_why_it_is_shorter(client, people, clock):
     assert (p["minutes"], p["shortened_by"], p["timezone"]) == (3, "closing", "Europe/Paris")
     assert p["note"] == "Raccourcie : Salle Aiguillage ferme à 20:00 (heure de Paris)."
     assert client.get("/api/v1/bookings", headers=alice.headers).json() == []  # nothing booked
+
+
+def test_a_suspended_member_is_told_why_in_the_boards_language(client, people):
+    """The board shows the server's sentence: a suspended account, or a token gone stale,
+    is said in the member's language like every other refusal of a booking."""
+    alice = people.create()
+    client.post(f"/api/v1/members/{alice.id}/suspend", headers=people.admin.headers)
+    body = {"space": "salle-aiguillage", "duration_minutes": 30}
+    for lang, words in (("fr-FR,fr;q=0.9", "Ce compte est suspendu"), ("en-GB", "This account is suspended")):
+        r = client.post("/api/v1/bookings", headers={**alice.headers, "Accept-Language": lang}, json=body)
+        assert r.status_code == 403 and words in r.json()["detail"], r.text
+    stale = {"Authorization": "Bearer st_not-a-token", "Accept-Language": "fr"}
+    r = client.post("/api/v1/bookings", headers=stale, json=body)
+    assert r.status_code == 401 and "reconnectez-vous" in r.json()["detail"], r.text
+    r = client.post("/api/v1/bookings", headers={"Accept-Language": "fr"}, json=body)
+    assert r.status_code == 401 and "Connectez-vous" in r.json()["detail"], r.text
+    assert "log in" in client.post("/api/v1/bookings", json=body).json()["detail"]
+
+
+def test_a_long_accept_language_is_a_preference_not_a_reason_to_refuse(client, people):
+    """A browser set up with many languages sends a long Accept-Language; the booking is
+    made (or refused for its own reason) in the language it prefers among ours."""
+    alice = people.create()
+    many = "de-DE,de;q=0.9," + ",".join(f"x{n}-YY;q=0.{9 - n % 9}" for n in range(40)) + ",fr;q=0.5"
+    assert len(many) > 400
+    r = client.post("/api/v1/bookings", headers={**alice.headers, "Accept-Language": many},
+                    json={"space": "salle-aiguillage", "start": at(9), "end": at(9, 30)})
+    assert r.status_code == 422 and r.json()["detail"][0]["type"] == "in_the_past", r.text
+    assert r.json()["detail"][0]["msg"].startswith("La réservation commence dans le passé")
+    r = client.post("/api/v1/bookings", headers={**alice.headers, "Accept-Language": many},
+                    json={"space": "salle-aiguillage", "start": at(11), "end": at(12)})
+    assert r.status_code == 201, r.text
+    assert language("fr;q=0.1," + "en;q=0.2," * 5000) == "en"  # read, however long, without choking

@@ -172,3 +172,13 @@ def test_concurrent_bookings_of_one_slot_give_one_201_and_the_rest_409(settings,
     finally:
         for c in clients:
             c.__exit__(None, None, None)
+
+
+def test_a_booking_that_would_already_be_over_is_refused_as_in_the_past(client, people, clock):
+    """The five minutes' grace is for a booking "now" that reaches the API a moment late;
+    a booking that ends before now within them is over before it is made."""
+    alice = people.create()
+    r = book(client, alice, start=at(9, 56), end=at(9, 58))  # now is 10:00
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["type"] == "in_the_past"
+    assert book(client, alice, start=at(9, 56), end=at(10, 1)).status_code == 201  # still running: fine

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
+from datetime import timedelta
+
 from station.contract import EventKind, NodeEvent, RoomOccupancy
 from station.access import hash_credential
 
@@ -104,3 +107,71 @@ def test_occupancy_seen_after_the_start_keeps_the_booking_even_once_the_room_is_
     clock.advance(minutes=10)
     assert runtime.sweeper.sweep() == []
     assert client.get(f"/api/v1/bookings/{b['id']}", headers=alice.headers).json()["status"] == "confirmed"
+
+
+def test_a_check_in_committed_while_the_no_show_sweep_looks_is_kept(client, people, runtime, settings, clock):
+    """The sweep reads the late bookings, then judges each; a badge-in committed in between
+    (the access log's thread, or another API instance) must win: the member is inside, and
+    a ``no_show`` written over it would take their card off the door."""
+    alice = people.create(card="4242")
+    b = book(client, alice, start=at(10), end=at(11)).json()
+    clock.advance(minutes=15, seconds=1)
+    event = NodeEvent(ts=clock.now() - timedelta(seconds=2), id="evt-at-the-wire", seq=1, node=NODE,
+                      kind=EventKind.access_granted, door=DOOR, space=ROOM,
+                      credential_hash=hash_credential(bytes.fromhex(settings.site_key), "4242"))
+    looked, outcomes = threading.Event(), []
+    judge = runtime.occupancy.get
+
+    def badge_in_meanwhile(space):  # the sweep asks the occupancy after it read the bookings
+        if not looked.is_set():
+            looked.set()
+            t = threading.Thread(target=lambda: outcomes.append(runtime.access_log.handle(EVENTS, event.to_json())))
+            t.start()
+            t.join(10)
+        return judge(space)
+    runtime.occupancy.get = badge_in_meanwhile
+    assert runtime.sweeper.release_no_shows(clock.now()) == []
+    assert outcomes and outcomes[0]["checked_in"] == b["id"]
+    assert client.get(f"/api/v1/bookings/{b['id']}", headers=alice.headers).json()["status"] == "checked_in"
+    actions = [e["action"] for e in client.get(f"/api/v1/audit?member={alice.id}", headers=people.admin.headers).json()]
+    assert "booking_checked_in" in actions and "booking_no_show" not in actions
+    assert hash_credential(bytes.fromhex(settings.site_key), "4242") in {e.credential_hash for e in grants(client, people).entries}
+
+
+def node_says(runtime, state):
+    from station.contract import NodeStatus
+
+    runtime.fleet.handle(f"station/v1/la-station/nodes/{NODE}/status",
+                         NodeStatus(ts=runtime.clock.now(), node=NODE, state=state, uptime_s=60).to_json())
+
+
+def test_a_booking_is_not_released_while_its_door_cannot_be_heard(client, people, runtime, settings, clock):
+    """The door works offline: a member who badges in while its node is cut off is inside,
+    and the API hears it only when the node's outbox comes through. Until then (the node
+    offline or silent, and a moment after it is back) the booking is not a no-show."""
+    alice = people.create(card="5150")
+    b = book(client, alice, start=at(10), end=at(11)).json()
+    node_says(runtime, "online")
+    clock.advance(minutes=1)
+    node_says(runtime, "offline")  # its last will: the link went down at 10:01
+    clock.advance(minutes=4)
+    badged = NodeEvent(ts=clock.now(), id="evt-offline-1", seq=7, node=NODE, kind=EventKind.access_granted,
+                       door=DOOR, space=ROOM, credential_hash=hash_credential(bytes.fromhex(settings.site_key), "5150"))
+    clock.advance(minutes=12)  # 10:17: past the no-show time, nothing heard from the door
+    assert runtime.sweeper.sweep() == []
+    assert client.get(f"/api/v1/bookings/{b['id']}", headers=alice.headers).json()["status"] == "confirmed"
+    node_says(runtime, "online")  # back; its outbox follows
+    assert runtime.sweeper.sweep() == []
+    runtime.access_log.handle(EVENTS, badged.to_json())
+    assert client.get(f"/api/v1/bookings/{b['id']}", headers=alice.headers).json()["status"] == "checked_in"
+
+
+def test_a_booking_is_released_once_its_door_is_heard_again_and_nobody_badged(client, people, runtime, clock):
+    alice = people.create(card="5151")
+    b = book(client, alice, start=at(10), end=at(11)).json()
+    node_says(runtime, "offline")
+    clock.advance(minutes=20)
+    assert runtime.sweeper.sweep() == []
+    node_says(runtime, "online")
+    clock.advance(seconds=runtime.sweeper.BACK_ONLINE_S + 1)
+    assert runtime.sweeper.sweep() == [b["id"]]

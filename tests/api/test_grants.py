@@ -126,3 +126,34 @@ def test_enrolling_the_same_card_twice_returns_409(client, people):
     assert r.status_code == 409
     r = client.post(f"/api/v1/members/{alice.id}/badges", headers=people.admin.headers, json={"card_number": "42a"})
     assert r.status_code == 422
+
+
+def test_a_staff_member_made_a_member_again_leaves_every_door_at_once(client, people, settings, inventory):
+    """Staff open every door; once an administrator makes them a member, no door's list
+    holds their card — not only the doors of their own bookings (there are none)."""
+    bob = people.create("staff", card="880088")
+    assert cred(settings, "880088") in {e.credential_hash for e in grants(client, people).entries}
+    r = client.put(f"/api/v1/staff/members/{bob.id}/role", headers=people.admin.headers, json={"role": "member"})
+    assert r.status_code == 200 and r.json()["role"] == "member"
+    for _, door in inventory.doors():
+        assert cred(settings, "880088") not in {e.credential_hash for e in grants(client, people, door.id).entries}, door.id
+
+
+def test_a_member_suspended_while_checked_in_leaves_the_door_and_comes_back_when_reinstated(client, people, settings,
+                                                                                            clock, runtime):
+    """The booking holds on (checked in); the card follows the account's status, then the booking's end."""
+    from .test_checkin import badge_event
+
+    alice = people.create(card="6002")
+    b = book(client, alice, start=at(10), end=at(11)).json()
+    clock.advance(minutes=3)
+    badge_event(runtime, settings, "6002")
+    assert client.get(f"/api/v1/bookings/{b['id']}", headers=alice.headers).json()["status"] == "checked_in"
+    client.post(f"/api/v1/members/{alice.id}/suspend", headers=people.admin.headers)
+    assert cred(settings, "6002") not in {e.credential_hash for e in grants(client, people).entries}
+    client.post(f"/api/v1/members/{alice.id}/reinstate", headers=people.admin.headers)
+    assert cred(settings, "6002") in {e.credential_hash for e in grants(client, people).entries}
+    # the booking ends: the list drops her at the next sweep
+    clock.advance(minutes=58)
+    runtime.sweeper.sweep()
+    assert cred(settings, "6002") not in {e.credential_hash for e in grants(client, people).entries}

@@ -259,3 +259,21 @@ def test_a_failed_statement_logs_no_values_and_answers_a_plain_500(app, client, 
                           "VALUES (1, :email, 'x', 'member', 'active', :now)"), {"email": secret, "now": datetime.now(UTC)})
     assert secret not in str(info.value)
     assert "parameters hidden" in str(info.value)
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "NaN", "Infinity", "[1e400]", '{"a": -Infinity}'])
+def test_a_number_json_cannot_hold_is_a_422_not_a_500(client, people, number):
+    """Python's JSON reader makes 1e400 an infinity and takes the NaN / Infinity literals;
+    the 422 that echoes the input must still be JSON (it used to fail to serialise: 500)."""
+    member = people.create()
+    staff = people.create("staff")
+    for path, who, body, field in [
+        ("/api/v1/bookings", member, f'{{"space": "{ROOM}", "duration_minutes": {number}}}', "duration_minutes"),
+        ("/api/v1/bookings/preview", member, f'{{"space": "{ROOM}", "start": "{at(11)}", "end": "{at(12)}", '
+                                             f'"attendees": {number}}}', "attendees"),
+        ("/api/v1/members", staff, f'{{"email": "x@y.test", "name": {number}}}', "name"),
+    ]:
+        r = client.post(path, headers={**who.headers, "Content-Type": "application/json"}, content=body)
+        d = detail(r)
+        assert d["loc"] == ["body", field], d
+        assert "input" not in d or isinstance(d["input"], (str, list, dict)), d
