@@ -234,6 +234,12 @@ const S = (() => {
   }
 
   // -- session and page ----------------------------------------------------------------
+  async function stillStaff() {  // the stream was refused: is this still a staff session?
+    try { await api("/api/v1/staff/clock"); return true; } catch (e) {  // a 401 has gone to the login page
+      if (e.status === 403) location.reload();  // no longer staff: the server's "access denied" page
+      return e.status === 0 || e.status >= 500;  // the API restarting: listen again
+    }
+  }
   function toLogin() {
     const next = location.pathname + location.search;
     location.assign(`/staff/login?next=${encodeURIComponent(next)}`);
@@ -297,7 +303,7 @@ const S = (() => {
     }
     source.onerror = () => {
       setLive("reconnecting");
-      if (source.readyState === EventSource.CLOSED) setTimeout(() => listen(on), 3000);
+      if (source.readyState === EventSource.CLOSED) setTimeout(() => stillStaff().then((yes) => { if (yes) listen(on); }), 3000);
     };
   }
 
