@@ -58,3 +58,20 @@ def test_machine_bookings_and_sessions_are_exported_and_erased(client, people, r
     # Bob's export is still his, whole
     archive = client.get("/api/v1/members/me/export", headers=bob.headers).json()
     assert [b["title"] for b in archive["machine_bookings"]] == ["Boîte de Bob"]
+
+
+def test_machine_bookings_and_sessions_lose_the_person_at_the_bookings_horizon(client, people, runtime, settings,
+                                                                             clock):
+    from datetime import timedelta
+
+    alice, alice_hash = used_the_laser(client, people, runtime, settings, clock, "101", "Alice Martin", "Lampe d'Alice")
+    assert runtime.retention.sweep()["machine bookings anonymised"] == 0  # not yet
+    clock.advance(days=settings.retention.bookings_anonymise_days + 1)
+    done = runtime.retention.sweep()
+    assert done["machine bookings anonymised"] == 1 and done["machine sessions anonymised"] == 1
+    with runtime.db.session() as s:
+        assert s.execute(select(MachineBooking.member_id, MachineBooking.title)).one()[1] == ""
+        assert s.execute(select(MachineBooking.member_id)).scalar_one() != alice.id
+        assert s.execute(select(MachineSession.member_id, MachineSession.credential_hash)).one() == (None, "")
+        assert s.execute(select(MachineSession.duration_s)).scalar_one() == 300  # the minutes stay
+    assert runtime.retention.sweep()["machine sessions anonymised"] == 0  # once
