@@ -11,6 +11,8 @@ nodes receive their new list.
 | badges (card hashes), trainings, login tokens, known devices, calendar feeds | deleted |
 | unknown cards and dead letters carrying one of the card hashes | deleted |
 | bookings | **kept, anonymised** (space, times, attendees, status; the member and title removed): billing records (code de commerce art. L123-22); bookings still to come are cancelled first |
+| machine bookings | the same as bookings: kept without the member and title, the future ones cancelled first |
+| machine sessions (on-times from the nodes) | **kept, anonymised** (machine, times, minutes; the member and card hash removed): usage and billing counts stay right |
 | door commands the person issued (staff) | kept, their author the anonymous placeholder |
 | audit rows about or by the person | kept without the identity (no member id; actor ``erased``): the building's security log stays whole, counts stay right |
 | failed-login counters of the account | deleted |
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .db.calendars import CalDavEvent, CalendarFeed
+from .db.machines import MachineBooking, MachineSession
 from .db.models import (HOLDING, STAFF_ROLES, AuditEntry, Badge, Booking, BookingStatus, DeadLetter, DoorCommandRow, LoginDevice,
                         LoginFailure, Member, Token, Training, UnknownCard)
 from .retention import ANONYMOUS_EMAIL, anonymous_id
@@ -38,6 +41,8 @@ from .security import digest
 ERASED = "erased"
 KEPT_BOOKINGS = ("billing: bookings are accounting records (code de commerce art. L123-22); kept with their space, "
                  "times, attendees and status, without the person")
+KEPT_MACHINE_SESSIONS = ("usage and billing: a machine's on-times stay (machine, times, minutes) without the "
+                         "person or their card hash")
 KEPT_AUDIT = ("security log: audit rows stay (retention 92 days) without the identity, so that counts and "
               "the building's history stay right")
 
@@ -47,6 +52,7 @@ class Erasure:
     removed: dict[str, int] = field(default_factory=dict)
     kept: list[dict] = field(default_factory=list)
     spaces: set[str] = field(default_factory=set)  # whose bookings changed
+    machines: set[str] = field(default_factory=set)  # whose machine bookings changed
     #: The spaces whose doors could admit the person (holding bookings, trainings), whose
     #: lists are re-issued first; None for staff and admins (every door).
     doors_first: set[str] | None = None
@@ -82,6 +88,21 @@ def erase_member(session: Session, member: Member, now: datetime, *, by: str) ->
                  .values(member_id=anon, title=""))
     if booked:
         out.kept.append({"what": "bookings", "rows": booked, "why": KEPT_BOOKINGS})
+    # machine bookings: the same; machine sessions keep their minutes, not the person
+    out.machines = set(session.execute(select(MachineBooking.machine_id).where(MachineBooking.member_id == mid))
+                       .scalars())
+    run("future machine bookings cancelled", update(MachineBooking).where(
+        MachineBooking.member_id == mid, MachineBooking.status.in_(HOLDING), MachineBooking.end > now)
+        .values(status=BookingStatus.cancelled))
+    booked = run("machine bookings anonymised", update(MachineBooking).where(MachineBooking.member_id == mid)
+                 .values(member_id=anon, title=""))
+    if booked:
+        out.kept.append({"what": "machine bookings", "rows": booked, "why": KEPT_BOOKINGS})
+    used = run("machine sessions anonymised", update(MachineSession).where(
+        or_(MachineSession.member_id == mid, *([MachineSession.credential_hash.in_(hashes)] if hashes else [])))
+        .values(member_id=None, credential_hash=""))
+    if used:
+        out.kept.append({"what": "machine sessions", "rows": used, "why": KEPT_MACHINE_SESSIONS})
     run("door commands anonymised", update(DoorCommandRow).where(DoorCommandRow.issued_by == mid)
         .values(issued_by=anon))
     # the audit log: the rows stay, the identity goes

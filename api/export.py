@@ -1,8 +1,9 @@
 """A member's own data (GDPR art. 15 and 20): everything the API's database holds about them.
 
 :func:`member_export` gathers, for one member: the profile, badges (hashes only: the card
-number is never stored), trainings, bookings, calendar feeds (not their tokens), login
-devices and tokens (dates only, never a secret), their access events within retention
+number is never stored), trainings, bookings, machine bookings and machine sessions (the
+on-times the nodes reported), calendar feeds (not their tokens), login devices and tokens
+(dates only, never a secret), their access events within retention
 (audit rows of their badges at doors) and the other audit rows about them or by them.
 Rows by them about someone else keep the action and time and drop that person's id.
 
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from station.privacy import RetentionPolicy
 
 from .db.calendars import CalendarFeed
+from .db.machines import MachineBooking, MachineSession
 from .db.models import AuditEntry, Badge, Booking, LoginDevice, Member, Token, Training
 from .retention import ACCESS_ACTIONS
 
@@ -43,6 +45,10 @@ def member_export(session: Session, member: Member, now: datetime, policy: Reten
     badges = session.execute(select(Badge).where(Badge.member_id == mid).order_by(Badge.id)).scalars().all()
     trainings = session.execute(select(Training).where(Training.member_id == mid).order_by(Training.id)).scalars()
     bookings = session.execute(select(Booking).where(Booking.member_id == mid).order_by(Booking.start)).scalars()
+    machine_bookings = session.execute(select(MachineBooking).where(MachineBooking.member_id == mid)
+                                       .order_by(MachineBooking.start)).scalars()
+    machine_sessions = session.execute(select(MachineSession).where(MachineSession.member_id == mid)
+                                       .order_by(MachineSession.started_at)).scalars()
     feeds = session.execute(select(CalendarFeed).where(CalendarFeed.member_id == mid)).scalars()
     devices = session.execute(select(LoginDevice).where(LoginDevice.member_id == mid)).scalars()
     tokens = session.execute(select(Token).where(Token.member_id == mid).order_by(Token.id)).scalars()
@@ -76,6 +82,12 @@ def member_export(session: Session, member: Member, now: datetime, policy: Reten
                       "attendees": b.attendees, "title": b.title, "status": b.status.value,
                       "created_at": _iso(b.created_at), "checked_in_at": _iso(b.checked_in_at),
                       "ended_at": _iso(b.ended_at)} for b in bookings],
+        "machine_bookings": [{"id": b.id, "machine": b.machine_id, "start": _iso(b.start), "end": _iso(b.end),
+                              "title": b.title, "status": b.status.value, "created_at": _iso(b.created_at)}
+                             for b in machine_bookings],
+        "machine_sessions": [{"machine": m.machine_id, "started_at": _iso(m.started_at), "ended_at": _iso(m.ended_at),
+                              "duration_s": m.duration_s, "credential_hash": m.credential_hash}
+                             for m in machine_sessions],
         "access_events": access,
         "audit": others,
         "calendar_feeds": [{"created_at": _iso(f.created_at), "revoked_at": _iso(f.revoked_at)} for f in feeds],

@@ -9,6 +9,8 @@ it every ``retention.sweep_interval_s``:
 | ``audit`` | failed logins | deleted after ``failed_logins_days`` (30) |
 | ``audit`` | everything else | deleted after ``audit_days`` (92) |
 | ``bookings`` | ended bookings | **anonymised** after ``bookings_anonymise_days`` (365): space, times, attendees, status kept; member replaced by the anonymous placeholder, title removed |
+| ``machine_bookings`` | machine bookings | **anonymised** after ``bookings_anonymise_days``, as bookings |
+| ``machine_sessions`` | a machine's on-times | after ``bookings_anonymise_days`` from their start: member and card hash removed, machine, times and minutes kept |
 | ``unknown_cards`` | cards seen, not enrolled | deleted after ``unknown_cards_days`` (30) since last seen |
 | ``login_failures`` | throttle counters | deleted after ``failed_logins_days`` |
 | ``tokens`` | login tokens, expired | deleted ``tokens_days`` (7) after expiry |
@@ -29,12 +31,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from station.privacy import RetentionPolicy
 
 from .db import Database
+from .db.machines import MachineBooking, MachineSession
 from .db.models import (AuditEntry, Booking, DeadLetter, DoorCommandRow, LoginDevice, LoginFailure, Member,
                         Token, UnknownCard)
 
@@ -113,6 +116,16 @@ class Retention:
                 update(Booking).where(Booking.end < self.policy.horizon(now, "bookings_anonymise_days"),
                                       Booking.member_id != anon)
                 .values(member_id=anon, title="").execution_options(synchronize_session=False)).rowcount or 0
+            # machine bookings and sessions: billing records too, the same horizon
+            horizon = self.policy.horizon(now, "bookings_anonymise_days")
+            done["machine bookings anonymised"] = s.execute(
+                update(MachineBooking).where(MachineBooking.end < horizon, MachineBooking.member_id != anon)
+                .values(member_id=anon, title="").execution_options(synchronize_session=False)).rowcount or 0
+            done["machine sessions anonymised"] = s.execute(
+                update(MachineSession).where(MachineSession.started_at < horizon,
+                                             or_(MachineSession.member_id.is_not(None),
+                                                 MachineSession.credential_hash != ""))
+                .values(member_id=None, credential_hash="").execution_options(synchronize_session=False)).rowcount or 0
         self.last_sweep = now
         for k, v in done.items():
             self.totals[k] = self.totals.get(k, 0) + v

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections.abc import Callable
 
 from fastapi.responses import StreamingResponse
+from fastapi.concurrency import run_in_threadpool
 
 
 class StatusHub:
@@ -74,10 +76,12 @@ def _put(queue: asyncio.Queue, frame: str | None) -> None:
 HEARTBEAT_S = 15.0
 
 
-def event_stream(hub: StatusHub, request) -> StreamingResponse:
+def event_stream(hub: StatusHub, request, allowed: Callable[[], bool] | None = None) -> StreamingResponse:
     """A hub's frames as Server-Sent Events to one client: ``hello`` first, a comment every
     ``HEARTBEAT_S`` of silence (and a check that the client is still there), until the
-    client goes or the hub closes (the API is stopping)."""
+    client goes or the hub closes (the API is stopping). ``allowed`` (run in a worker
+    thread before every frame and heartbeat) ends the stream once it says False: a
+    session revoked or no longer entitled hears nothing more."""
     queue = hub.connect()
 
     async def events():
@@ -91,6 +95,8 @@ def event_stream(hub: StatusHub, request) -> StreamingResponse:
                         break
                     frame = ": keep-alive\n\n"
                 if frame is None:  # the API is stopping
+                    break
+                if allowed is not None and not await run_in_threadpool(allowed):
                     break
                 yield frame
         finally:

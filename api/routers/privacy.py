@@ -103,6 +103,8 @@ def _erase(target: Member, by: str, session, runtime, clock) -> ErasurePublic:
     runtime.grants.refresh_all(clock.now())
     for space in sorted(result.spaces):
         runtime.space_changed(space)
+    for machine in sorted(result.machines):
+        runtime.machine_changed(machine)
     runtime.rooms.bookings_changed()
     return ErasurePublic(removed={k: v for k, v in result.removed.items() if v}, kept=result.kept,
                          grant_lists_reissued=len(runtime.inventory.doors()))

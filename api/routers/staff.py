@@ -13,7 +13,9 @@ carries no authority.
 (``raised`` / ``cleared``), ``door``, ``node``, ``unknown_card``, ``command`` and
 ``bookings`` events. They carry ids and states, never names: the pages fetch what they
 show through the authenticated API. The public stream (``/api/v1/stream``) carries none
-of them.
+of them. Before every frame the stream checks its session again (token not revoked nor
+expired, account active, role staff or admin) and ends when it no longer is: a console
+left open after a logout elsewhere, a suspension or a demotion hears nothing more.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ..db.models import STAFF_ROLES, Booking, BookingStatus, Member
+from ..db.models import STAFF_ROLES, Booking, BookingStatus, Member, MemberStatus, Token
 from ..deps import ClockDep, InventoryDep, OptionalUser, RuntimeDep, SessionDep, StaffUser, _resolve
 from ..fields import errors
 from ..stream import event_stream
@@ -76,7 +78,19 @@ async def read_staff_stream(request: Request, runtime: RuntimeDep, user: Optiona
         raise HTTPException(401, "log in first", headers={"WWW-Authenticate": "Bearer"})
     if user.role not in STAFF_ROLES:
         raise HTTPException(403, "staff only")
-    return event_stream(runtime.staff_hub, request)
+    token_id = request.state.token.id
+    return event_stream(runtime.staff_hub, request, allowed=lambda: still_staff(runtime, token_id))
+
+
+def still_staff(runtime, token_id: int) -> bool:
+    """Whether the stream's login is still a staff session (checked before each frame)."""
+    now = runtime.clock.now()
+    with runtime.db.session() as session:
+        token = session.get(Token, token_id)
+        if token is None or token.revoked or (token.expires_at is not None and token.expires_at <= now):
+            return False
+        member = session.get(Member, token.member_id)
+        return member is not None and member.status is MemberStatus.active and member.role in STAFF_ROLES
 
 
 # -- clock, alerts and today --------------------------------------------------------------

@@ -77,6 +77,7 @@ async function bookMachine(x, button) {  // first tap: the slot; second tap: boo
   delete button.dataset.start; button.classList.remove("confirm"); button.textContent = m().book;
   if (!r) return;
   const b = await r.json().catch(() => ({}));
+  if (r.status === 401) { expired(b); return; }
   if (!r.ok) { say(`${m().failed} : ${reason(b, r.status)}`, true); return; }
   say(`${m().booked_ok}: ${x.name} ${span(b.start, b.end)}`, true);
   loadMachines();

@@ -25,7 +25,7 @@ const T = {
        calendarUrl: "Adresse privée à ajouter dans votre application de calendrier",
        calendarRotate: "Nouvelle adresse (l'ancienne cesse)", calendarRotated: "Nouvelle adresse de calendrier : l'ancienne ne marche plus",
        legendMine: "ma réservation", legendBusy: "réservé", legendBlocked: "fermé / programmé", legendOccupied: "présence",
-       zoneLabel: "heure de Paris", none: "Aucune", navData: "Mes données", noticeMore: "Vos données et vos droits",
+       zoneLabel: "heure de Paris", none: "Aucune", sessionExpired: "Session expirée, reconnectez-vous", navData: "Mes données", noticeMore: "Vos données et vos droits",
        noticeShort: document.body.dataset.noticeFr,
        kinds: {fablab: "Fab lab", coworking: "Coworking", meeting: "Réunion", ticket_office: "Billetterie", shop: "Boutique", venue: "Salle de spectacle"}},
   en: {title: "La Station — rooms free now", email: "Email", password: "Password", login: "Log in", logout: "Log out",
@@ -46,7 +46,7 @@ const T = {
        date: "Date", calendarShow: "My calendar (iCal)", calendarUrl: "Private address to add to your calendar app",
        calendarRotate: "New address (the old one stops)", calendarRotated: "New calendar address: the old one no longer works",
        legendMine: "my booking", legendBusy: "booked", legendBlocked: "closed / programme", legendOccupied: "presence",
-       zoneLabel: "Paris time", none: "None", navData: "My data", noticeMore: "Your data and your rights",
+       zoneLabel: "Paris time", sessionExpired: "Session expired, please log in again", none: "None", navData: "My data", noticeMore: "Your data and your rights",
        noticeShort: document.body.dataset.noticeEn,
        kinds: {fablab: "Fab lab", coworking: "Coworking", meeting: "Meeting room", ticket_office: "Ticket office", shop: "Shop", venue: "Venue"}},
 };
@@ -83,6 +83,16 @@ function say(text, focus) {  // the message sits at the bottom of the screen, wh
   m.textContent = text;
   m.classList.toggle("shown", Boolean(text));
   if (focus && text) m.focus();
+}
+function expired(body) {  // the token ran out or was revoked elsewhere: back to the login form, saying why
+  if (!token) return;
+  say(`${t().sessionExpired} (${reason(body, 401)})`, false);
+  logout();  // the e-mail field takes the focus
+  refresh();  // the board goes on, as a visitor's
+}
+async function answered(r) {  // true when the API accepted the session; a 401 ends it
+  if (r && r.status === 401 && token) { expired(await r.clone().json().catch(() => ({}))); return false; }
+  return true;
 }
 function reason(body, status) {  // the server's own sentence, whatever the shape of detail
   const d = body && body.detail;
@@ -147,7 +157,8 @@ async function askOrBook(button, note, body) {
     button.removeAttribute("aria-busy");
     if (!r) return;
     const p = await r.json().catch(() => ({}));
-    if (!r.ok) { say(`${t().failed} : ${reason(p, r.status)}`, true); if (r.status === 401) logout(); return; }
+    if (r.status === 401) { expired(p); return; }
+    if (!r.ok) { say(`${t().failed} : ${reason(p, r.status)}`, true); return; }
     button.dataset.start = p.start; button.dataset.end = p.end;
     button.classList.add("confirm");
     button.textContent = `${t().confirm} ${hhmm(p.start)}–${hhmm(p.end)}`;
@@ -168,7 +179,8 @@ async function submitBooking(body) {  // also what the tests drive to see each r
   const r = await fetch("/api/v1/bookings", {method: "POST", headers: authHeaders(true), body: JSON.stringify(body)}).catch(() => null);
   if (!r) return false;
   const b = await r.json().catch(() => ({}));
-  if (!r.ok) { say(`${t().failed} : ${reason(b, r.status)}`, true); if (r.status === 401) logout(); return false; }
+  if (r.status === 401) { expired(b); return false; }
+  if (!r.ok) { say(`${t().failed} : ${reason(b, r.status)}`, true); return false; }
   say(`${t().booked}: ${roomName(b.space)} ${span(b.start, b.end)}`, true);
   const cell = document.querySelector(`tr[data-room="${b.space}"] .book`);
   if (cell) cell.replaceChildren();
@@ -243,6 +255,7 @@ async function cancelBooking(b, button) {
   button.disabled = true;
   const r = await fetch(`/api/v1/bookings/${b.id}`, {method: "DELETE", headers: authHeaders()}).catch(() => null);
   const body = r ? await r.json().catch(() => ({})) : {};
+  if (r && r.status === 401) { expired(body); return; }
   say(r && r.ok ? `${t().cancelledMsg} : ${roomName(b.space)} ${span(b.start, b.end)}` : `${t().failed} : ${reason(body, r && r.status)}`, true);
   refresh();
 }
@@ -250,7 +263,7 @@ async function cancelBooking(b, button) {
 async function refreshMine() {
   if (!token) { $("#mine").hidden = true; return; }
   const r = await fetch("/api/v1/bookings", {headers: authHeaders()}).catch(() => null);
-  if (!r || !r.ok) return;
+  if (!(await answered(r)) || !r || !r.ok) return;
   const now = serverNow();
   const list = (await r.json()).filter((b) => new Date(b.end).getTime() > now - 7 * 86400 * 1000);
   const holding = (b) => b.status === "confirmed" || b.status === "checked_in";
@@ -288,7 +301,9 @@ function applyFilters() {
 
 async function refresh() {
   try {
-    const list = await (await fetch("/api/v1/rooms", {headers: authHeaders()})).json();
+    const r = await fetch("/api/v1/rooms", {headers: authHeaders()});
+    if (!(await answered(r))) return;  // asked again as a visitor
+    const list = await r.json();
     for (const room of list) {
       rooms.set(room.id, {status: room.status, free_until: room.free_until, co2_ppm: room.occupancy.co2_ppm,
                           people_estimate: room.occupancy.people_estimate, next_booking: room.next_booking,
@@ -333,6 +348,7 @@ async function showSession(focus) {
   $("#login-hint").hidden = Boolean(token);
   if (!token) { $("#login").hidden = false; $("#session").hidden = true; for (const f of hooks.session) f(); return; }
   const r = await fetch("/api/v1/members/me", {headers: authHeaders()}).catch(() => null);
+  if (!(await answered(r))) return;
   if (!r || !r.ok) { if (r) logout(); return; }
   const me = await r.json();
   $("#who").textContent = `${t().hello} ${me.name}`;
@@ -354,7 +370,7 @@ function logout() {
 async function showCalendar(rotate) {
   const r = await fetch(rotate ? "/api/v1/members/me/calendar/rotate" : "/api/v1/members/me/calendar",
                         {method: rotate ? "POST" : "GET", headers: authHeaders()}).catch(() => null);
-  if (!r || !r.ok) return;
+  if (!(await answered(r)) || !r || !r.ok) return;
   $("#calendar-url").value = (await r.json()).url;
   $("#calendar-box").hidden = false;
   if (rotate) say(t().calendarRotated, false);

@@ -14,6 +14,7 @@ const T = {
        accessEvents: "Passages de badge", audit: "Journal (actions vous concernant)", devices: "Navigateurs connus",
        none: "Aucun", granted: "entrée", denied: "refusé", checkin: "arrivée", erased: "Compte effacé. Réservations gardées anonymes pour la comptabilité.",
        refusedConfirm: "L'e-mail ne correspond pas : rien n'a été effacé.", failed: "Impossible pour le moment",
+       sessionExpired: "Session expirée, reconnectez-vous sur le tableau",
        n: (k) => `${k} ligne${k > 1 ? "s" : ""}`, retention: (d) => `gardé ${d} jours`},
   en: {title: "My data", skip: "Skip to my data", back: "← Back to the board", held: "What La Station keeps about you",
        loginNeeded: "Log in on the board to see and download your data.", heldCaption: "Your data, by category",
@@ -26,6 +27,7 @@ const T = {
        accessEvents: "Badge uses", audit: "Log (actions about you)", devices: "Known browsers",
        none: "None", granted: "admitted", denied: "refused", checkin: "check-in", erased: "Account erased. Bookings kept anonymous for the accounts.",
        refusedConfirm: "The e-mail does not match: nothing was erased.", failed: "Not possible right now",
+       sessionExpired: "Session expired, please log in again on the board",
        n: (k) => `${k} row${k === 1 ? "" : "s"}`, retention: (d) => `kept ${d} days`},
 };
 const $ = (s) => document.querySelector(s);
@@ -38,6 +40,18 @@ const t = () => T[lang];
 function headers(extra) { return {...(token ? {Authorization: `Bearer ${token}`} : {}), "Accept-Language": lang, ...extra}; }
 function say(text) { const m = $("#message"); m.textContent = text; m.focus(); }
 function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
+function reason(body, status) {  // the server's own sentence, whatever the shape of detail
+  const d = body && body.detail;
+  if (typeof d === "string") return d;
+  if (Array.isArray(d) && d.length) return d.map((e) => e.msg).join(" ");
+  return String(status);
+}
+function loggedOut() { token = null; archive = null; localStorage.removeItem("station.token"); $("#mine").hidden = true; $("#login-needed").hidden = false; }
+async function refused(r) {  // a refusal in the page's language with the server's reason; a 401 ends the session
+  const body = r ? await r.json().catch(() => ({})) : {};
+  if (r && r.status === 401) { loggedOut(); say(`${t().sessionExpired} (${reason(body, 401)})`); return; }
+  say(r ? `${t().failed} : ${reason(body, r.status)}` : t().failed);
+}
 function paragraphs(text) {
   const div = document.createElement("div");
   for (const p of text.split("\n\n")) { const el = document.createElement("p"); el.textContent = p; div.append(el); }
@@ -77,8 +91,8 @@ async function load() {
 }
 
 async function download(format) {
-  const r = await fetch(`/api/v1/members/me/export?format=${format}`, {headers: headers()});
-  if (!r.ok) { say(t().failed); return; }
+  const r = await fetch(`/api/v1/members/me/export?format=${format}`, {headers: headers()}).catch(() => null);
+  if (!r || !r.ok) { await refused(r); return; }
   const url = URL.createObjectURL(await r.blob());
   const a = Object.assign(document.createElement("a"), {href: url, download: `mes-donnees.${format}`});
   document.body.append(a); a.click(); a.remove();
@@ -90,9 +104,8 @@ async function erase(event) {
   const r = await fetch("/api/v1/members/me/erase", {method: "POST", headers: headers({"Content-Type": "application/json"}),
                                                      body: JSON.stringify({confirm: $("#erase-confirm").value})});
   if (r.status === 422) { say(t().refusedConfirm); return; }
-  if (!r.ok) { say(t().failed); return; }
-  token = null; archive = null; localStorage.removeItem("station.token");
-  $("#mine").hidden = true; $("#login-needed").hidden = false;
+  if (!r.ok) { await refused(r); return; }
+  loggedOut();
   say(t().erased);
 }
 

@@ -129,7 +129,7 @@ S.page({
     const legend = h("p", {class: "legend"}, `${t("legend")} : `,
       ...["confirmed", "checked_in", "no_show", "cancelled"].map((s) => h("span", {class: `key booking-${s}`}, S.label("bookingStatus", s))),
       h("span", {class: "key occ"}, t("occupied")), h("span", {class: "key now-key"}, t("nowLabel")));
-    S.fill(controls, legend, timeline, S.section("book-title", t("book"), this.bookForm()));
+    S.fill(controls, legend, S.scroller(t("timeline"), timeline), S.section("book-title", t("book"), this.bookForm()));
     for (const id of Object.keys(this.bands)) this.drawBand(id);
   },
   bookForm() {

@@ -70,10 +70,13 @@ const S = (() => {
   }
   function table(caption, headers, rows, empty) {
     if (!rows.length) return h("p", {class: "empty"}, empty || t("empty"));
-    return h("table", {},
+    return scroller(caption, h("table", {},
       h("caption", {}, caption),
       h("thead", {}, h("tr", {}, headers.map((c) => h("th", {scope: "col"}, c === "" ? h("span", {class: "sr"}, t("actions")) : c)))),
-      h("tbody", {}, rows));
+      h("tbody", {}, rows)));
+  }
+  function scroller(label, wide) {  // on a phone a wide table scrolls in its own box, not the whole page
+    return h("div", {class: "scroller", role: "region", "aria-label": label, tabindex: "0"}, wide);
   }
   function field(id, text, input) {
     input.id = id;
@@ -231,6 +234,12 @@ const S = (() => {
   }
 
   // -- session and page ----------------------------------------------------------------
+  async function stillStaff() {  // the stream was refused: is this still a staff session?
+    try { await api("/api/v1/staff/clock"); return true; } catch (e) {  // a 401 has gone to the login page
+      if (e.status === 403) location.reload();  // no longer staff: the server's "access denied" page
+      return e.status === 0 || e.status >= 500;  // the API restarting: listen again
+    }
+  }
   function toLogin() {
     const next = location.pathname + location.search;
     location.assign(`/staff/login?next=${encodeURIComponent(next)}`);
@@ -294,7 +303,7 @@ const S = (() => {
     }
     source.onerror = () => {
       setLive("reconnecting");
-      if (source.readyState === EventSource.CLOSED) setTimeout(() => listen(on), 3000);
+      if (source.readyState === EventSource.CLOSED) setTimeout(() => stillStaff().then((yes) => { if (yes) listen(on); }), 3000);
     };
   }
 
@@ -330,7 +339,7 @@ const S = (() => {
     listen(page.on || {});
   }
 
-  return {t, label, h, table, field, section, badge, say, api, act, download, confirm, memberPicker, siteOptions,
+  return {t, label, h, table, scroller, field, section, badge, say, api, act, download, confirm, memberPicker, siteOptions,
           hhmm, dateTime, day, duration, sinceText, now, demo, tz, state, $, ApiError,
           setServerNow(iso) { serverOffset = new Date(iso).getTime() - Date.now(); },
           isAdmin: () => state.me && state.me.role === "admin",
