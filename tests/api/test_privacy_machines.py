@@ -62,7 +62,6 @@ def test_machine_bookings_and_sessions_are_exported_and_erased(client, people, r
 
 def test_machine_bookings_and_sessions_lose_the_person_at_the_bookings_horizon(client, people, runtime, settings,
                                                                              clock):
-    from datetime import timedelta
 
     alice, alice_hash = used_the_laser(client, people, runtime, settings, clock, "101", "Alice Martin", "Lampe d'Alice")
     assert runtime.retention.sweep()["machine bookings anonymised"] == 0  # not yet

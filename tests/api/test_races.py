@@ -150,6 +150,7 @@ def test_two_badge_events_at_once_check_a_booking_in_once(instances, settings, c
                   for i in range(2)]
         outcomes = at_once(runtimes, lambda rt, i: rt.access_log.handle(EVENTS, events[i].to_json()), n=2)
         assert sorted(o["checked_in"] is not None for o in outcomes) == [False, True], outcomes
+        assert b["id"] in [o["checked_in"] for o in outcomes], outcomes
         actions = [e["action"] for e in instances[0].get(f"/api/v1/audit?member={alice.id}",
                                                          headers=people.admin.headers).json()]
         assert actions.count("booking_checked_in") == 1 and actions.count("access_granted") == 2, actions
