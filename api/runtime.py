@@ -125,6 +125,7 @@ class Runtime:
         if self.bus is not None:
             self.bus.stop()
         self.grants.close()  # another instance repairs the broker's grant lists now
+        self.db.close()
 
     # -- MQTT ---------------------------------------------------------------------------
     def _connected(self) -> None:

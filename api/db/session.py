@@ -74,6 +74,10 @@ class Database:
     def postgresql(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
+    def close(self) -> None:
+        """Close the pooled connections: a stopped API holds no database file or socket."""
+        self.engine.dispose()
+
     def exclusive(self, conn, name: str) -> None:
         """Hold PostgreSQL's transaction-level advisory lock ``name`` until ``conn``'s
         (a Session's or Connection's) transaction ends: several API instances on one

@@ -41,8 +41,9 @@ def test_the_last_administrator_reads_why_they_cannot_be_erased(board, browser, 
     assert page.errors == []
 
 
-@pytest.mark.parametrize("lang, words", [("fr", "Session expirée"), ("en", "Session expired")])
-def test_a_session_ended_elsewhere_sends_the_member_back_to_log_in(board, browser, lang, words):
+@pytest.mark.parametrize("lang, words, reason", [("fr", "Session expirée", "Session invalide ou expirée"),
+                                                  ("en", "Session expired", "invalid or expired token")])
+def test_a_session_ended_elsewhere_sends_the_member_back_to_log_in(board, browser, lang, words, reason):
     base, _, _, _ = board
     with httpx.Client(base_url=base) as client:
         alice = People(client).create(name="Alice Martin")
@@ -50,7 +51,7 @@ def test_a_session_ended_elsewhere_sends_the_member_back_to_log_in(board, browse
         assert client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}).status_code < 300
     page.click("#download-csv")
     page.wait_for_selector(f"#message:has-text('{words}')", timeout=5000)
-    assert "invalid or expired token" in page.inner_text("#message")
+    assert reason in page.inner_text("#message")
     assert page.is_visible("#login-needed") and page.is_hidden("#mine")
     assert page.evaluate("localStorage.getItem('station.token')") is None
     assert page.errors == []
