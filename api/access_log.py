@@ -31,7 +31,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Callable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from station.contract import EventKind, NodeEvent
@@ -41,7 +41,7 @@ from station.inventory import Inventory
 from . import audit
 from .commands import DoorCommands
 from .db import Database
-from .db.models import Badge, Booking, BookingStatus, UnknownCard
+from .db.models import Badge, Booking, BookingStatus, UnknownCard, move_if
 from .dead_letters import DeadLetters
 from .settings import ApiSettings
 
@@ -237,10 +237,8 @@ class AccessLog:
             return None
         # Only if still confirmed, in one statement: the no-show sweep (here or in another
         # instance) or a second badge event at the same moment may have changed it meanwhile.
-        claimed = s.execute(update(Booking).where(Booking.id == booking.id, Booking.status == BookingStatus.confirmed)
-                            .values(status=BookingStatus.checked_in, checked_in_at=event.ts)
-                            .execution_options(synchronize_session=False)).rowcount
-        if claimed != 1:
+        if not move_if(s, Booking, booking.id, [BookingStatus.confirmed], status=BookingStatus.checked_in,
+                       checked_in_at=event.ts):
             return None
         audit.record(s, event.ts, "booking_checked_in", f"node:{event.node}", member_id=member_id, space_id=space,
                      detail={"booking": booking.id})

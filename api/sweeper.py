@@ -18,22 +18,12 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from . import audit
-from .db.models import Booking, BookingStatus
+from .db.models import Booking, BookingStatus, move_if
 
 log = logging.getLogger(__name__)
-
-
-def released_if_confirmed(session, booking_id: int, now: datetime) -> bool:
-    """Mark the booking ``no_show`` only if it is still ``confirmed`` — one statement, so a
-    check-in committed since it was read (this process's access log, or another
-    instance's) is never overwritten; PostgreSQL makes a concurrent one wait and re-check."""
-    return session.execute(update(Booking).where(Booking.id == booking_id,
-                                                 Booking.status == BookingStatus.confirmed)
-                           .values(status=BookingStatus.no_show, ended_at=now)
-                           .execution_options(synchronize_session=False)).rowcount == 1
 
 
 class Sweeper:
@@ -84,7 +74,8 @@ class Sweeper:
                     continue  # someone may have badged in at a door that works offline
                 due.append(booking)
             for booking in due:
-                if not released_if_confirmed(s, booking.id, now):
+                if not move_if(s, Booking, booking.id, [BookingStatus.confirmed], status=BookingStatus.no_show,
+                               ended_at=now):
                     continue  # checked in (or cancelled) meanwhile, by this API's access log or another's
                 audit.record(s, now, "booking_no_show", "api", member_id=booking.member_id,
                              space_id=booking.space_id, detail={"booking": booking.id})

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Enum, ForeignKey, Index, Integer, String, Text,
                         TypeDecorator, UniqueConstraint, event)
+from sqlalchemy import update as sa_update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -74,6 +75,15 @@ class BookingStatus(str, enum.Enum):
 
 #: Bookings that hold the room (and open its door).
 HOLDING = (BookingStatus.confirmed, BookingStatus.checked_in)
+
+
+def move_if(session, model, booking_id: int, statuses, **values) -> bool:
+    """Change a booking (a room's or a machine's) only while its status is one of
+    ``statuses``, in one statement: a check-in, a no-show release or a cancel made
+    meanwhile (here or by another instance) is never overwritten; PostgreSQL makes a
+    concurrent one wait and re-check. True when this call changed it."""
+    return session.execute(sa_update(model).where(model.id == booking_id, model.status.in_(statuses))
+                           .values(**values)).rowcount == 1
 
 
 class CommandStatus(str, enum.Enum):

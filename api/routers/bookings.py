@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, HTTPException, Query
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from .. import audit
 from ..availability import opening_end
 from ..booking_rules import BookingRefused, check_booking
 from ..db.calendars import BlockedPeriod
-from ..db.models import HOLDING, Booking, BookingStatus, SpaceRow
+from ..db.models import HOLDING, Booking, BookingStatus, SpaceRow, move_if
 from ..deps import (ClockDep, CurrentUser, InventoryDep, Person, RowId, RuntimeDep, SessionDep, is_staff,
                     unprocessable)
 from ..fields import Identifier, Text, When, errors
@@ -230,8 +230,7 @@ def cancel_booking(booking_id: RowId, user: CurrentUser, session: SessionDep, ru
     ending = BookingStatus.released if booking.start <= now else BookingStatus.cancelled
     # Only if it still holds, in one statement: a double tap, or the console at the same
     # moment (here or on another instance), ends it once; the others hear 409.
-    if not session.execute(update(Booking).where(Booking.id == booking.id, Booking.status.in_(HOLDING))
-                           .values(status=ending, ended_at=now)).rowcount:
+    if not move_if(session, Booking, booking.id, HOLDING, status=ending, ended_at=now):
         session.rollback()  # reads the status the other request wrote
         raise HTTPException(409, render("not_holding", lang, {"status": booking.status.value}))
     audit.record(session, now, f"booking_{booking.status.value}", f"member:{user.id}", member_id=booking.member_id,

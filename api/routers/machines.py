@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Header, HTTPException, Query
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from .. import audit
 from ..booking_rules import BookingRefused, check_machine_booking
 from ..db.machines import MachineBooking, MachineRow, MachineSession
-from ..db.models import HOLDING, BookingStatus
+from ..db.models import HOLDING, BookingStatus, move_if
 from ..fields import Identifier, Text, When
 from ..deps import ClockDep, CurrentUser, InventoryDep, Person, RowId, RuntimeDep, SessionDep, is_staff, unprocessable
 from ..machines import live_status
@@ -201,9 +201,7 @@ def cancel_machine_booking(booking_id: RowId, user: CurrentUser, session: Sessio
         raise HTTPException(409, render("already_ended", lang, {}))
     ending = BookingStatus.released if booking.start <= now else BookingStatus.cancelled
     # Only if it still holds, in one statement: two cancels at once end it once (as rooms').
-    if not session.execute(update(MachineBooking).where(MachineBooking.id == booking.id,
-                                                        MachineBooking.status.in_(HOLDING))
-                           .values(status=ending)).rowcount:
+    if not move_if(session, MachineBooking, booking.id, HOLDING, status=ending):
         session.rollback()
         raise HTTPException(409, render("not_holding", lang, {"status": booking.status.value}))
     audit.record(session, now, f"machine_booking_{booking.status.value}", f"member:{user.id}",
