@@ -48,6 +48,9 @@ def main() -> None:
     parser.add_argument("--stream", choices=("telemetry", "events"), default="telemetry")
     parser.add_argument("--ready", type=Path, help="write the pid here once the stream is queued")
     parser.add_argument("--delay", type=float, default=2.0)
+    parser.add_argument("--engine-in-process", action="store_true",
+                        help="profile the occupancy engine in the collector's process (default: its own, "
+                             "as `station collector run` runs it; the profile then shows the collector's alone)")
     args = parser.parse_args()
     inventory = load_inventory()
     work = Path(tempfile.mkdtemp(prefix="bench-profile-"))
@@ -67,7 +70,7 @@ def main() -> None:
             proc.start()
             proc.join()
             collector = Collector(inventory, settings, client_id="profile-collector", state_dir=state,
-                                  influx=influx_settings)
+                                  influx=influx_settings, engine_process=not args.engine_in_process)
             if args.ready:
                 args.ready.write_text(str(os.getpid()))
                 time.sleep(args.delay)

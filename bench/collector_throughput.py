@@ -234,6 +234,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--no-nodered", action="store_true", help="skip the Node-RED baseline")
+    parser.add_argument("--engine-in-process", action="store_true",
+                        help="the occupancy engine in the collector's own process (default: its own process, "
+                             "as `station collector run` runs it)")
     parser.add_argument("--nodered-cache", type=Path, default=None,
                         help=f"where npm installs Node-RED (default {nodered.default_cache()})")
     parser.add_argument("--nodered-influx", choices=("direct", "nginx"), default="direct",
@@ -279,14 +282,24 @@ def measure(args, inventory, conf: Path, work: Path, influx: InfluxServer) -> di
         Collector(inventory, settings, client_id="bench-collector", state_dir=state, influx=influx_settings).start().stop()
         publish_all(broker.port, stream(inventory, args.messages, START, "coll", args.stream), "bench-pub-coll")
         collector = TimedCollector(inventory, settings, client_id="bench-collector", state_dir=state,
-                                   influx=influx_settings, measurement=measurement)
-        started, cpu = time.perf_counter(), cpu_seconds()
+                                   influx=influx_settings, measurement=measurement,
+                                   engine_process=not args.engine_in_process)
+        engine_pid = getattr(collector.engine, "pid", None)
+
+        def engine_cpu() -> float:
+            return process_cpu_seconds(engine_pid) if engine_pid else 0.0
+
+        started, cpu, cpu_engine = time.perf_counter(), cpu_seconds(), engine_cpu()
         collector.start()
         deadline = time.monotonic() + 900
         while collector.stored_messages < args.messages and time.monotonic() < deadline:
             time.sleep(0.01)
         elapsed = time.perf_counter() - started
+        collector.judge_touched()  # and the engine has taken every message (at once, when in this process)
+        results["engine_caught_up_s"] = round(time.perf_counter() - started - elapsed, 3)
         results["collector_cpu_us_per_msg"] = round((cpu_seconds() - cpu) / args.messages * 1e6, 1)
+        results["engine_process_cpu_us_per_msg"] = round((engine_cpu() - cpu_engine) / args.messages * 1e6, 1)
+        results["engine_process"] = engine_pid is not None
         results["msgs_per_s"] = round(collector.stored_messages / elapsed)
         results["ratio"] = round(results["msgs_per_s"] / results["bare_subscriber_msgs_per_s"], 3)
         results["ratio_to_throughput_client"] = round(

@@ -45,6 +45,8 @@ class CollectorMetrics:
                                  registry=r)
         self.occupancy_changes = Counter("station_collector_occupancy_changes", "Occupancy judgements that changed.",
                                          registry=r)
+        self.engine_restarts = Counter("station_collector_engine_restarts", "Times the occupancy engine's own "
+                                       "process died or stalled and a new one was started.", registry=r)
         self.store_errors = Counter("station_collector_store_errors", "Writes the store could not take now "
                                     "(an outage: retried, nothing acknowledged meanwhile).", registry=r)
         self.unacked_at_stop = Counter("station_collector_unacknowledged_at_stop", "Messages left to the broker "

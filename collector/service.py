@@ -28,7 +28,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from datetime import datetime
 from pathlib import Path
 
@@ -43,6 +43,8 @@ from station.privacy import RetentionPolicy
 
 from .deadletter import KEPT, DeadLetters
 from .engine import EngineSettings, OccupancyEngine
+from .occupancy.engine import heard
+from .occupancy.worker import EngineProcess, EngineUnavailable
 from .occupancy.store import MODEL_FILE, SAVE_EVERY_S, load_model, save_model
 from .influx import InfluxWriter
 from .settings import CollectorSettings, InfluxSettings
@@ -63,6 +65,7 @@ class Collector:
     #: The channels the collector takes in; anything else it is sent is refused.
     CHANNELS = ("nodes/status", "nodes/telemetry", "nodes/events", "rooms/availability")
     QUIET_LOG_S = 10.0  # rejects over the dead-letter rate: one summary line this often
+    FEED_EVERY = 500  # messages queued for an engine process before they are sent
 
     def __init__(self, inventory: Inventory, mqtt: MqttSettings, *, clock: Clock | None = None,
                  client_id: str | None = None, publish_every_s: float = 60.0,
@@ -71,10 +74,13 @@ class Collector:
                  metrics_port: int | None = None, session_expiry_s: int = 7 * 86400,
                  batch_size: int = 2000, flush_interval_s: float = 0.05, receive_maximum: int = 10_000,
                  sites: list[str] | None = None, dead_letters: dict | None = None, stop_timeout_s: float = 3.0,
-                 retention: RetentionPolicy | None = None, history_retention: bool = True):
+                 retention: RetentionPolicy | None = None, history_retention: bool = True,
+                 engine_process: bool = False):
         self.inventory = inventory
         self.clock = clock or Clock()
-        self.engine = OccupancyEngine(inventory, engine_settings)
+        self.engine = EngineProcess(inventory, engine_settings,
+                                    on_restart=lambda: self.metrics.engine_restarts.inc()) if engine_process \
+            else OccupancyEngine(inventory, engine_settings)
         self.publish_every_s = publish_every_s
         self.stop_timeout_s = stop_timeout_s
         self.received: Counter[str] = Counter()
@@ -113,6 +119,9 @@ class Collector:
         self._skews: dict[str, float] = {}  # node → its last message's ts minus our clock
         self._quiet = (0, 0.0)  # rejects not logged since, when the last summary went out
         self._touched: set[str] = set()  # spaces with news since the last judgement
+        self._heard: deque = deque()  # what the engine takes of messages, not yet given (_feed_engine)
+        self._feed_lock = threading.Lock()
+        self._feed_every = self.FEED_EVERY if engine_process else 0
         self._lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._last_full_publish: datetime | None = None
@@ -159,6 +168,7 @@ class Collector:
         self._acks_closed = True
         self.bus.stop()
         self._save_model()  # the store thread has stopped: the engine holds still
+        self.engine.close()
         if finished:
             self.history.close()
         else:  # it holds the store: leave both to the process's end, and its messages to the broker
@@ -175,7 +185,8 @@ class Collector:
         return cls(inventory, settings.mqtt, client_id=settings.client_id, state_dir=settings.state_dir,
                    influx=settings.influx if settings.influx.url else None, metrics_port=settings.metrics_port,
                    sites=settings.own_sites(inventory), session_expiry_s=settings.session_expiry_s,
-                   retention=settings.retention, history_retention=settings.history_retention, **kw)
+                   retention=settings.retention, history_retention=settings.history_retention,
+                   engine_process=settings.engine_process, **kw)
 
     def __enter__(self) -> "Collector":
         return self.start()
@@ -219,17 +230,32 @@ class Collector:
                 self.store.put(Item([], msg))  # stored before: acknowledged in its turn, not judged again
                 return
             event_id = message.id
-        heard = self._heard_now(message, now)
-        with self._lock:
-            if isinstance(heard, NodeEvent):
-                self.engine.on_event(heard)
-            elif isinstance(heard, Telemetry):
-                self.engine.on_telemetry(heard)
-            elif isinstance(heard, NodeStatus):
-                self.engine.on_status(heard.node, heard.state is NodeState.online, heard.ts)
-            if hasattr(message, "node"):
-                self._touched.update(self.engine.node_spaces.get(message.node, ()))
+        if isinstance(message, (NodeEvent, Telemetry, NodeStatus)):
+            self._heard.append(heard(self._heard_now(message, now)))
+            if self._feed_every and len(self._heard) >= self._feed_every:
+                self._feed_engine()
         self.store.put(Item(self.points.of(message), msg, topic, payload, event_id, key, self._sender(parsed)))
+
+    def _feed_engine(self) -> None:
+        """Give the engine what was heard since, in the order heard.
+
+        The network thread only queues what the engine takes of each message. An engine in
+        this process takes it before each judgement (the caller holds ``_lock``); an
+        engine in a process of its own (``engine_process``) is also sent every
+        ``FEED_EVERY`` messages from the network thread, so that it works while messages
+        are framed and stored."""
+        with self._feed_lock:
+            items, pop = [], self._heard.popleft
+            try:
+                while True:
+                    items.append(pop())
+            except IndexError:
+                pass
+            node_spaces, touched = self.engine.node_spaces, self._touched
+            for item in items:
+                touched.update(node_spaces.get(item[1], ()))
+            if items:
+                self.engine.feed(items)
 
     def _heard_now(self, message, now: datetime):
         """The message as the engine hears it: stamped ahead of our clock (a fast clock, up
@@ -329,10 +355,18 @@ class Collector:
         once per message: a burst of a thousand events is judged once.
         """
         with self._lock:
-            spaces, self._touched = self._touched, set()
-            changed = self.engine.evaluate(self.clock.now(), spaces) if spaces else []
+            self._feed_engine()
+            with self._feed_lock:
+                spaces, self._touched = self._touched, set()
+            changed = self._evaluate(self.clock.now(), spaces) if spaces else []
         for snapshot in changed:
             self._publish(snapshot)
+
+    def _evaluate(self, now: datetime, spaces) -> list:
+        try:
+            return self.engine.evaluate(now, spaces)
+        except EngineUnavailable:
+            return []  # judged again on the next messages or tick, by the new process
 
     # -- output -------------------------------------------------------------------------
     def _publish(self, snapshot, changed: bool = True) -> None:
@@ -346,9 +380,12 @@ class Collector:
 
     def _publish_all(self) -> None:
         with self._lock:
+            self._feed_engine()
             now = self.clock.now()
-            self.engine.evaluate(now, self._own_spaces)
-            snapshots = [self.engine.spaces[s].snapshot(now) for s in self._own_spaces]
+            try:
+                snapshots = self.engine.snapshots(now, self._own_spaces)
+            except EngineUnavailable:
+                snapshots = []  # the next full publish, with the new engine process
             self._last_full_publish = now
         for snapshot in snapshots:
             self._publish(snapshot, changed=False)
@@ -361,7 +398,8 @@ class Collector:
                     self._publish_all()
                     continue
                 with self._lock:
-                    changed = self.engine.evaluate(now, self._own_spaces)
+                    self._feed_engine()
+                    changed = self._evaluate(now, self._own_spaces)
                 for snapshot in changed:
                     self._publish(snapshot)
                 if (now - self._model_saved_at).total_seconds() >= SAVE_EVERY_S:
@@ -372,7 +410,11 @@ class Collector:
 
     def _save_model(self) -> None:
         with self._lock:
-            state = self.engine.state_dict()
+            self._feed_engine()
+            try:
+                state = self.engine.state_dict()
+            except EngineUnavailable:
+                return  # the file keeps the last save; the new engine process starts from it
         try:
             save_model(self.engine, self._model_file, state)
             self._model_saved_at = self.clock.now()

@@ -69,6 +69,10 @@ class CollectorSettings(BaseSettings):
     #: Fold the history's old access events. Collectors partitioned by site that share one
     #: InfluxDB: leave it on for one of them only (``STATION_HISTORY_RETENTION=false``).
     history_retention: bool = True
+    #: Run the occupancy engine in a process of its own, beside the collector's
+    #: (``collector/occupancy/worker.py``): it then uses a second core.
+    #: ``STATION_ENGINE_PROCESS=false`` keeps it in the collector's process.
+    engine_process: bool = True
 
     @field_validator("sites", mode="before")
     @classmethod

@@ -116,7 +116,7 @@ def run_demo(inventory_path: Path, *, port: int = 8000, mqtt_port: int | None = 
         keys = generate_key_set(work / "keys")
         admin_password, member_password = secrets.token_urlsafe(12), secrets.token_urlsafe(9)
         collector = Collector(inventory, MqttSettings(port=broker.port, client_id="collector"), clock=clock,
-                              state_dir=work / "collector").start()
+                              state_dir=work / "collector", engine_process=True).start()
         link = DemoLink()
         settings = ApiSettings(inventory=inventory_path, mqtt=MqttSettings(port=broker.port, client_id="api"),
                                environment="development", database_url=f"sqlite:///{work / 'api.sqlite'}",

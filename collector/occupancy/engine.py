@@ -31,18 +31,35 @@ count (with a 10–90 % interval), and ``reason`` names the evidence in the buil
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import datetime, timedelta
 
-from station.contract import EventKind, NodeEvent, RoomOccupancy, Telemetry
+from station.contract import EventKind, NodeEvent, NodeState, NodeStatus, RoomOccupancy, Telemetry
 from station.inventory import Inventory, NodeProfile
 
 from .belief import Belief, Rates, moves
 from .learn import AirModel, LampModel, MotionModel
 from .space import EngineSettings, SpaceState
 
+log = logging.getLogger(__name__)
+
 DOOR_KINDS = (EventKind.door_opened, EventKind.door_closed, EventKind.door_forced, EventKind.exit_request,
               EventKind.door_held_open)
+READING, EVENT, STATUS = 0, 1, 2  # what a heard() tuple carries
+
+
+def heard(message: Telemetry | NodeEvent | NodeStatus) -> tuple:
+    """What the engine takes of a message, as a small tuple (cheap to queue, and to send to
+    an engine in another process): (READING, node, ts, co2, light), (EVENT, node, ts, kind,
+    space, credential hash) or (STATUS, node, ts, online)."""
+    if isinstance(message, Telemetry):
+        return READING, message.node, message.ts, message.co2_ppm, message.light_lux
+    if isinstance(message, NodeEvent):
+        return EVENT, message.node, message.ts, message.kind, message.space, message.credential_hash
+    return STATUS, message.node, message.ts, message.state is NodeState.online
+
+
 class OccupancyEngine:
     """Occupancy of every space of an inventory."""
 
@@ -77,23 +94,31 @@ class OccupancyEngine:
         return states
 
     def on_event(self, event: NodeEvent) -> None:
-        states = self._touch(event.node, event.ts)
-        if event.space:
-            states = [s for s in states if s.space.id == event.space] or states
-        kind = event.kind
-        for state in states:
-            if kind is EventKind.motion:
-                self.add_motion(state, event.ts)
-            elif kind in DOOR_KINDS:
-                self.add_door(state, event.ts, opened=kind is not EventKind.door_closed,
-                              closed=kind is EventKind.door_closed)
-            elif kind is EventKind.access_granted and event.credential_hash:
-                state.badges.append((event.ts, event.credential_hash))
-                state.pending_badge = True
+        self.event(event.node, event.ts, event.kind, event.space, event.credential_hash)
 
     def on_telemetry(self, telemetry: Telemetry) -> None:
-        for state in self._touch(telemetry.node, telemetry.ts):
-            self.add_reading(state, telemetry.ts, telemetry.co2_ppm, telemetry.light_lux)
+        self.reading(telemetry.node, telemetry.ts, telemetry.co2_ppm, telemetry.light_lux)
+
+    def event(self, node: str, at: datetime, kind: EventKind, space: str | None = None,
+              credential_hash: str | None = None) -> None:
+        """A node's event (motion, a door, a badge granted) at ``at``."""
+        states = self._touch(node, at)
+        if space:
+            states = [s for s in states if s.space.id == space] or states
+        for state in states:
+            if kind is EventKind.motion:
+                self.add_motion(state, at)
+            elif kind in DOOR_KINDS:
+                self.add_door(state, at, opened=kind is not EventKind.door_closed,
+                              closed=kind is EventKind.door_closed)
+            elif kind is EventKind.access_granted and credential_hash:
+                state.badges.append((at, credential_hash))
+                state.pending_badge = True
+
+    def reading(self, node: str, at: datetime, co2_ppm: float | None, light_lux: float | None) -> None:
+        """A room node's air reading at ``at``."""
+        for state in self._touch(node, at):
+            self.add_reading(state, at, co2_ppm, light_lux)
 
     def on_status(self, node: str, online: bool, at: datetime) -> None:
         if online:
@@ -101,6 +126,27 @@ class OccupancyEngine:
         else:
             for space_id in self.node_spaces.get(node, ()):
                 self.spaces[space_id].offline.add(node)
+
+    def feed(self, heard: list[tuple]) -> int:
+        """Messages heard, as :func:`heard` tuples, in the order heard; returns how many
+        could not be taken (each logged: one cannot stop the ones behind it)."""
+        failed = 0
+        for item in heard:
+            try:
+                what = item[0]
+                if what == READING:
+                    self.reading(item[1], item[2], item[3], item[4])
+                elif what == EVENT:
+                    self.event(item[1], item[2], item[3], item[4], item[5])
+                else:
+                    self.on_status(item[1], item[3], item[2])
+            except Exception:  # noqa: BLE001 - a bug on one message must not cost the engine the rest
+                failed += 1
+                log.exception("occupancy engine: cannot take %r", item[:3])
+        return failed
+
+    def close(self) -> None:
+        """Nothing to release in this process (:class:`~collector.occupancy.worker.EngineProcess` has)."""
 
     def add_motion(self, state: SpaceState, at: datetime) -> None:
         state.motion.seen = True
@@ -327,6 +373,11 @@ class OccupancyEngine:
 
     def snapshot(self, now: datetime) -> list[RoomOccupancy]:
         return [state.snapshot(now) for state in self.spaces.values()]
+
+    def snapshots(self, now: datetime, spaces) -> list[RoomOccupancy]:
+        """Re-judge the spaces named and return the snapshot of each, changed or not."""
+        self.evaluate(now, spaces)
+        return [self.spaces[s].snapshot(now) for s in spaces]
 
     # -- what was learned ---------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -169,14 +169,14 @@ def test_a_retained_event_is_judged_once_also_after_a_restart(inventory, mqtt_se
         for run in range(2):
             collector = Collector(inventory, mqtt_settings, client_id=cid, state_dir=tmp_path)
             judged = []
-            on_event = collector.engine.on_event
-            collector.engine.on_event = lambda e: (judged.append(e.id), on_event(e))
+            event_taken = collector.engine.event
+            collector.engine.event = lambda node, at, *a: (judged.append((node, at)), event_taken(node, at, *a))
             with collector:
                 wait_until(lambda: collector.received["nodes/events"] == 1)
                 wait_until(lambda: collector.stored_messages >= 1)
                 duplicates = collector.metrics.registry.get_sample_value("station_collector_duplicate_events_total")
                 assert collector.history.count("event") == 1
-            assert judged == ([event.id] if run == 0 else []), run
+            assert judged == ([(NODE, event.ts)] if run == 0 else []), run
             assert duplicates == (0 if run == 0 else 1)
     finally:
         publisher.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
