@@ -31,6 +31,14 @@ every node, ~200 bytes). Every phase below uses the same stream.
    draining it. Its rate runs from the ``mqtt in`` node's connection (live: from the first
    publish) to the last write the InfluxDB node finished; lost is counted in InfluxDB.
 
+``disk_fsync_*_ms``: after the phases above, 200 fsyncs of 4 KiB in InfluxDB's folder, 50 a
+second — InfluxDB 1.6 fsyncs its WAL on every write, so the disk's stalls are the tail of
+the stored latency (``--influx-tmpfs`` puts InfluxDB's files in ``/dev/shm``, to see the
+latency without them).
+
+``engine_process_cpu_us_per_msg``: the occupancy engine's own process (the default, as
+``station collector run``; ``--engine-in-process`` keeps it in the collector's process).
+
 ``*_cpu_us_per_msg`` is the CPU time (user + system) per message while draining, of the
 bench process (Python consumers: Python holds one core at a time, the GIL, so it bounds
 the rate) or of the Node-RED process; the broker, InfluxDB and nginx run beside it on
@@ -234,6 +242,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--no-nodered", action="store_true", help="skip the Node-RED baseline")
+    parser.add_argument("--influx-tmpfs", action="store_true",
+                        help="InfluxDB's files in /dev/shm: the latency without the disk's fsync stalls")
     parser.add_argument("--engine-in-process", action="store_true",
                         help="the occupancy engine in the collector's own process (default: its own process, "
                              "as `station collector run` runs it)")
@@ -248,13 +258,38 @@ def main() -> None:
     conf = work / "mosquitto.bench.conf"
     conf.write_text(re.sub(r"^max_queued_messages .*$", "max_queued_messages 0", DEV_CONFIG.read_text(), flags=re.M)
                     .replace("persistence true", "persistence false"))
-    influx = InfluxServer(work / "influxdb", bucket="bench")
+    influx_dir = Path(tempfile.mkdtemp(prefix="bench-influx-", dir="/dev/shm")) if args.influx_tmpfs \
+        else work / "influxdb"
+    influx = InfluxServer(influx_dir, bucket="bench")
     try:
         influx.start()
         results = measure(args, inventory, conf, work, influx)
+        results.update(fsync_latency(influx_dir))
+        results["influx_tmpfs"] = args.influx_tmpfs
     finally:
         influx.close()
     print(json.dumps(results))
+
+
+def fsync_latency(directory: Path, n: int = 200, every_s: float = 0.02) -> dict:
+    """The disk under InfluxDB's files: how long an fsync of 4 KiB takes (``n`` of them, as
+    a write a batch makes InfluxDB do). Its stalls are the stored latency's tail."""
+    path = directory / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    took = []
+    try:
+        for _ in range(n):
+            os.write(fd, b"x" * 4096)
+            started = time.perf_counter()
+            os.fsync(fd)
+            took.append((time.perf_counter() - started) * 1000)
+            time.sleep(every_s)
+    finally:
+        os.close(fd)
+        path.unlink()
+    took.sort()
+    return {"disk_fsync_p50_ms": round(took[n // 2], 2), "disk_fsync_p99_ms": round(took[int(0.99 * (n - 1))], 1),
+            "disk_fsync_max_ms": round(took[-1], 1)}
 
 
 def measure(args, inventory, conf: Path, work: Path, influx: InfluxServer) -> dict:
