@@ -363,10 +363,15 @@ class Collector:
             self._publish(snapshot)
 
     def _evaluate(self, now: datetime, spaces) -> list:
+        """The engine's new judgements; none when it fails (the store thread and the tick
+        call this: a bug in a judgement must not stop storing or acknowledging)."""
         try:
             return self.engine.evaluate(now, spaces)
         except EngineUnavailable:
             return []  # judged again on the next messages or tick, by the new process
+        except Exception:  # noqa: BLE001
+            log.exception("occupancy judgement of %d spaces failed", len(spaces))
+            return []
 
     # -- output -------------------------------------------------------------------------
     def _publish(self, snapshot, changed: bool = True) -> None:

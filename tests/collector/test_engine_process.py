@@ -136,3 +136,31 @@ def test_the_engine_process_leaves_ctrl_c_to_the_collector(make_collector):
     time.sleep(0.3)
     assert c.engine.state_dict()["spaces"][SPACE]["air"]["c0"] is not None
     assert c.engine.pid == pid and c.engine.restarts == 0
+
+
+@pytest.mark.parametrize("engine_process", [False, True], ids=["in-process", "own-process"])
+def test_a_judgement_that_fails_does_not_stop_storing(make_collector, engine_process):
+    """The store thread judges after each batch: an engine bug there once stopped the
+    thread for good (nothing stored or acknowledged after it)."""
+    c = make_collector(engine_process)
+    evaluate = c.engine.evaluate
+    failures = []
+
+    def broken(now, spaces=None):
+        if not failures:
+            failures.append(now)
+            raise ZeroDivisionError("a bug in a judgement")
+        return evaluate(now, spaces)
+    c.engine.evaluate = broken
+    c.store.start()
+    try:
+        for minute in range(3):
+            now = c.clock.advance(minutes=1)
+            c.handle(topics.node_telemetry(SITE, NODE),
+                     Telemetry(node=NODE, space=SPACE, co2_ppm=500.0, light_lux=300.0, ts=now).to_json())
+            deadline = time.monotonic() + 10
+            while c.history.count("telemetry") < minute + 1 and time.monotonic() < deadline:
+                time.sleep(0.02)
+    finally:
+        c.store.stop(2.0)
+    assert failures and c.history.count("telemetry") == 3
