@@ -33,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 
 from station.clock import Clock
-from station.contract import NodeEvent, NodeState, NodeStatus, Telemetry, topics
+from station.contract import NodeEvent, NodeStatus, Telemetry, topics
 from station.contract.receive import Rejected, receive
 from station.durable import private_dir
 from station.history import History, InfluxHistory, SqliteHistory

@@ -38,3 +38,28 @@ def unconnected_collector(inventory, tmp_path, history, request):
     yield c
     c.dead_letters.close()
     c.seen.close()
+
+
+@pytest.fixture()
+def make_collector(inventory, tmp_path, request):
+    """Collectors on a manual clock, never connected, each in a state folder of its own
+    (``state``: the name of one to share); ``engine_process``: the engine in its own process."""
+    from collector.service import Collector
+    from station.mqtt import MqttSettings
+    from tests.utils.clocks import ManualClock
+
+    made = []
+
+    def make(engine_process: bool = False, state: str | None = None) -> Collector:
+        c = Collector(inventory, MqttSettings(port=1),
+                      client_id=f"collector-{request.module.__name__.rsplit('.', 1)[-1]}",
+                      state_dir=tmp_path / (state or f"state-{len(made)}"), clock=ManualClock(),
+                      engine_process=engine_process)
+        made.append(c)
+        return c
+    yield make
+    for c in made:
+        c.engine.close()
+        c.history.close()
+        c.dead_letters.close()
+        c.seen.close()

@@ -14,28 +14,9 @@ import pytest
 from collector.occupancy.worker import EngineProcess, EngineUnavailable
 from collector.service import Collector
 from station.contract import EventKind, NodeEvent, Telemetry, topics
-from station.mqtt import MqttSettings
 from tests.utils.clocks import ManualClock
 
 SITE, NODE, SPACE = "la-station", "ls-salle-salle-aiguillage", "salle-aiguillage"
-
-
-@pytest.fixture()
-def make_collector(inventory, tmp_path):
-    made = []
-
-    def make(engine_process: bool, state: str | None = None) -> Collector:
-        c = Collector(inventory, MqttSettings(port=1), client_id="collector-engine-process",
-                      state_dir=tmp_path / (state or f"state-{len(made)}"), clock=ManualClock(),
-                      engine_process=engine_process)
-        made.append(c)
-        return c
-    yield make
-    for c in made:
-        c.engine.close()
-        c.history.close()
-        c.dead_letters.close()
-        c.seen.close()
 
 
 def a_meeting(c: Collector, minutes: range, seq: list[int]) -> list:

@@ -14,26 +14,8 @@ import pytest
 
 from collector.service import Collector
 from station.contract import Telemetry, topics
-from station.mqtt import MqttSettings
-from tests.utils.clocks import ManualClock
 
 SITE, NODE, SPACE = "la-station", "ls-salle-salle-aiguillage", "salle-aiguillage"
-
-
-@pytest.fixture()
-def make_collector(inventory, tmp_path):
-    made = []
-
-    def make() -> Collector:
-        c = Collector(inventory, MqttSettings(port=1), client_id="collector-redelivered",
-                      state_dir=tmp_path / f"state-{len(made)}", clock=ManualClock())
-        made.append(c)
-        return c
-    yield make
-    for c in made:
-        c.history.close()
-        c.dead_letters.close()
-        c.seen.close()
 
 
 def an_empty_room_with_one_sunny_reading(c: Collector, *, again: str | None) -> list:
