@@ -78,9 +78,7 @@ class Collector:
                  engine_process: bool = False):
         self.inventory = inventory
         self.clock = clock or Clock()
-        self.engine = EngineProcess(inventory, engine_settings,
-                                    on_restart=lambda: self.metrics.engine_restarts.inc()) if engine_process \
-            else OccupancyEngine(inventory, engine_settings)
+        self.engine = self._make_engine(inventory, engine_settings, engine_process)
         self.publish_every_s = publish_every_s
         self.stop_timeout_s = stop_timeout_s
         self.received: Counter[str] = Counter()
@@ -142,6 +140,15 @@ class Collector:
             for key in self.CHANNELS:
                 scope, name = key.split("/")
                 self.bus.subscribe(topics.subscription(scope, name, site), self.on_message, raw=True)
+
+    def _make_engine(self, inventory: Inventory, settings: EngineSettings | None, own_process: bool):
+        if own_process:
+            try:
+                return EngineProcess(inventory, settings, on_restart=lambda: self.metrics.engine_restarts.inc())
+            except (OSError, RuntimeError) as exc:  # no process to be had (a sandbox, no temporary folder)
+                log.warning("the occupancy engine cannot run in a process of its own (%s: %s); it runs in the "
+                            "collector's process", type(exc).__name__, exc)
+        return OccupancyEngine(inventory, settings)
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self, wait: float | None = 10.0) -> "Collector":

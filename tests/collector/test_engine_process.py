@@ -145,3 +145,16 @@ def test_a_judgement_that_fails_does_not_stop_storing(make_collector, engine_pro
     finally:
         c.store.stop(2.0)
     assert failures and c.history.count("telemetry") == 3
+
+
+def test_without_a_process_to_be_had_the_engine_runs_in_the_collectors(make_collector, monkeypatch, caplog):
+    import collector.service
+
+    def no_process(*a, **kw):
+        raise OSError(24, "Too many open files")
+    monkeypatch.setattr(collector.service, "EngineProcess", no_process)
+    c = make_collector(True)
+    assert not isinstance(c.engine, EngineProcess)
+    assert "runs in the collector's process" in caplog.text
+    judged = a_meeting(c, range(70), [0])
+    assert True in [j[0]["occupied"] for j in judged]
