@@ -19,14 +19,16 @@ Write a parameter with a default as ``Text | None = Query(default=None, …)`` o
 - :data:`Text`: no control characters (C0, DEL, C1) and no lone surrogates;
   :data:`MultilineText` allows tab, line feed and carriage return (an iCalendar file).
   Lengths stay with each field (``Field(max_length=…)`` / ``Query(max_length=…)``).
-- :data:`Identifier`: the one identifier rule (:mod:`station.ids`); :data:`Email`.
+- :data:`Identifier`: the one identifier rule (:mod:`station.ids`); :data:`Email`;
+  :data:`CardNumber`: a badge's number, within what a reader can read.
 - :data:`When`: an aware datetime between :data:`EARLIEST` and :data:`LATEST`, normalised
   to UTC; :data:`Day`: a calendar day in the same years. A naive time is refused (whose
   clock would it be?), and the bound is checked before the offset is applied, so
   ``0001-01-01T00:00+05:00`` is a 422, not an ``OverflowError``.
 
 Refusals are 422 in FastAPI's shape; ``detail[0].type`` is ``control_character``,
-``not_identifier``, ``not_email``, ``datetime_out_of_range`` or ``date_out_of_range``, and the app's
+``not_identifier``, ``not_email``, ``card_number_too_wide``, ``datetime_out_of_range`` or
+``date_out_of_range``, and the app's
 handler (:func:`api.app.create_app`) writes ``detail[0].msg`` from :mod:`api.messages`
 in the request's language, naming the field.
 
@@ -48,6 +50,7 @@ from fastapi import FastAPI
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
+from station.access import MAX_CARD_NUMBER
 from station.ids import IDENT, IDENT_PATTERN
 
 # -- text ---------------------------------------------------------------------------------
@@ -111,6 +114,20 @@ Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_no_c
 #: A site, space, door, machine or node id (``station.ids``).
 Identifier = Annotated[str, AfterValidator(_identifier), _Pattern(IDENT_PATTERN), Field(max_length=63)]
 
+
+
+def _card_number(value: str) -> str:
+    if int(value) > MAX_CARD_NUMBER:
+        raise PydanticCustomError("card_number_too_wide", "a card number is at most {most} (the readers take "
+                                  "26- and 34-bit Wiegand cards)", {"most": MAX_CARD_NUMBER})
+    return value
+
+
+#: A badge's number as staff type it or a reader reads it: decimal Wiegand data bits,
+#: without parity, at most :data:`~station.access.MAX_CARD_NUMBER` (leading zeros are the
+#: same card: the hash reads the number).
+CardNumber = Annotated[str, Field(pattern=r"^[0-9]{1,10}$"), AfterValidator(_card_number)]
+
 # -- time ---------------------------------------------------------------------------------
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)  # excluded
@@ -139,7 +156,8 @@ Day = Annotated[date, AfterValidator(_bounded_day)]
 
 #: The error codes of :data:`Text`, :data:`Identifier`, :data:`When` and :data:`Day`
 #: (each has its sentence in :mod:`api.messages`).
-INPUT_RULES = ("control_character", "not_identifier", "not_email", "datetime_out_of_range", "date_out_of_range")
+INPUT_RULES = ("control_character", "not_identifier", "not_email", "card_number_too_wide", "datetime_out_of_range",
+               "date_out_of_range")
 
 
 # -- errors -------------------------------------------------------------------------------

@@ -85,6 +85,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                              "not starting with a dash)."},
     "not_email": {"fr": "{field} : une adresse électronique est attendue (nom@domaine).",
                   "en": "{field}: an e-mail address is expected (name@domain)."},
+    "card_number_too_wide": {"fr": "{field} : un numéro de carte vaut au plus {most} (les lecteurs lisent les "
+                                   "cartes Wiegand de 26 et 34 bits).",
+                             "en": "{field}: a card number is at most {most} (the readers take 26- and 34-bit "
+                                   "Wiegand cards)."},
     "datetime_out_of_range": {"fr": "{field} : une heure entre {earliest} et {latest} (UTC) est attendue.",
                               "en": "{field}: a time between {earliest} and {latest} (UTC) is expected."},
     "date_out_of_range": {"fr": "{field} : un jour du {earliest} au {latest} (exclu) est attendu.",

@@ -28,7 +28,7 @@ from .. import audit
 from ..db.models import PEOPLE_ROLES, Badge, Member, MemberStatus, Role, Token, Training, UnknownCard
 from ..deps import (AdminUser, ClockDep, CurrentUser, InventoryDep, RowId, RuntimeDep, SessionDep, StaffUser, is_staff,
                     may_manage, unprocessable)
-from ..fields import Email, Identifier, Text, When, errors
+from ..fields import CardNumber, Email, Identifier, Text, When, errors
 from ..security import digest, hash_password, new_secret
 
 router = APIRouter(prefix="/api/v1", tags=["members"])
@@ -57,8 +57,8 @@ class MemberPublic(BaseModel):
 class BadgeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    card_number: str | None = Field(default=None, pattern=r"^[0-9]{1,20}$",
-                                    description="Decimal Wiegand data bits, without parity")
+    card_number: CardNumber | None = Field(default=None, description="Decimal Wiegand data bits, without parity "
+                                           "(a 26- or 34-bit card: at most 4294967295)")
     unknown_card_id: int | None = Field(default=None, ge=1, le=2_147_483_647,
                                         description="A card tapped at a reader (GET /api/v1/doors/{door}/unknown-cards)")
     label: Text = Field(default="", max_length=80)

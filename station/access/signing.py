@@ -55,6 +55,11 @@ def verify(message: BaseModel, ring: KeyRing) -> None:
         raise SignatureError("signature does not verify") from exc
 
 
+#: The widest card number a reader hands over: a 34-bit Wiegand frame carries 32 data bits
+#: (``edge/devices/wiegand.py``). A badge enrolled above it could never be read.
+MAX_CARD_NUMBER = (1 << 32) - 1
+
+
 def hash_credential(site_key: bytes, card_number: str | int) -> str:
     """HMAC-SHA256 of a card number (decimal, no leading zeros) with the site key, hex."""
     return hmac.new(site_key, str(int(card_number)).encode(), hashlib.sha256).hexdigest()

@@ -65,3 +65,18 @@ def test_enrolling_needs_exactly_one_source_and_a_card_enrolled_twice_is_a_409(c
                        json={"unknown_card_id": 12345}).status_code == 404
     assert client.post(f"/api/v1/members/{alice.id}/badges", headers=people.admin.headers,
                        json={"card_number": "0999"}).status_code == 409  # same card, leading zero
+
+
+def test_a_card_number_no_reader_can_read_is_refused_with_the_widest_one(client, people):
+    """A 34-bit Wiegand frame carries 32 data bits: a badge enrolled above 4294967295 was
+    accepted (up to 20 digits) and could never open a door."""
+    alice = people.create()
+    url = f"/api/v1/members/{alice.id}/badges"
+    for number in ("4294967296", "99999999999999999999"):
+        r = client.post(url, headers={**people.admin.headers, "Accept-Language": "fr"}, json={"card_number": number})
+        assert r.status_code == 422, (number, r.text)
+        if len(number) == 10:
+            assert r.json()["detail"][0]["msg"] == ("card_number : un numéro de carte vaut au plus 4294967295 (les "
+                                                    "lecteurs lisent les cartes Wiegand de 26 et 34 bits).")
+    r = client.post(url, headers=people.admin.headers, json={"card_number": "4294967295"})
+    assert r.status_code == 201, r.text

@@ -58,7 +58,7 @@ S.page({
       this.built = S.state.lang;
       const doorFilter = h("select", {onchange: (e) => { this.door = e.target.value; this.refresh(); }},
         h("option", {value: ""}, t("allDoors")), ...this.doors.map((d) => h("option", {value: d.id}, d.name)));
-      const card = h("input", {type: "text", inputmode: "numeric", pattern: "[0-9]{1,20}", required: true, autocomplete: "off"});
+      const card = h("input", {type: "text", inputmode: "numeric", pattern: "[0-9]{1,10}", required: true, autocomplete: "off"});
       const label = h("input", {type: "text", maxlength: 80});
       const byNumber = h("form", {class: "filters", onsubmit: (e) => { e.preventDefault(); this.enrol({card_number: card.value.trim(), label: label.value}); }},
         S.field("card-number", t("cardNumber"), card), S.field("card-label", t("label"), label), h("button", {type: "submit"}, t("enrol")));
@@ -79,7 +79,7 @@ S.page({
   demoSection() {
     const {h, t} = S;
     const door = h("select", {}, ...this.doors.map((d) => h("option", {value: d.id}, d.name)));
-    const card = h("input", {type: "text", inputmode: "numeric", pattern: "[0-9]{1,20}", required: true, autocomplete: "off",
+    const card = h("input", {type: "text", inputmode: "numeric", pattern: "[0-9]{1,10}", required: true, autocomplete: "off",
                              value: String(10000000 + Math.floor(Math.random() * 6000000))});
     return S.section("demo-title", t("demoTap"), h("p", {}, t("demoIntro")),
       h("form", {id: "demo-tap", class: "filters", onsubmit: async (e) => {

@@ -157,7 +157,7 @@ S.page({
         if (await S.confirm(t("revokeQ"), t("revokeText"), t("revoke"))
             && await S.act(S.api(`/api/v1/badges/${b.id}/revoke`, {method: "POST"}), t("saved"))) reload();
       }}, t("revoke")) : "")));
-    const card = h("input", {type: "text", inputmode: "numeric", pattern: "[0-9]{1,20}", required: true, autocomplete: "off"});
+    const card = h("input", {type: "text", inputmode: "numeric", pattern: "[0-9]{1,10}", required: true, autocomplete: "off"});
     const cardLabel = h("input", {type: "text", maxlength: 80});
     const addBadge = managed ? h("form", {class: "filters", onsubmit: async (e) => {
       e.preventDefault();
