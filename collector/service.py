@@ -65,7 +65,7 @@ class Collector:
     #: The channels the collector takes in; anything else it is sent is refused.
     CHANNELS = ("nodes/status", "nodes/telemetry", "nodes/events", "rooms/availability")
     QUIET_LOG_S = 10.0  # rejects over the dead-letter rate: one summary line this often
-    FEED_EVERY = 500  # messages queued for an engine process before they are sent
+    FEED_EVERY = 500  # messages queued for an engine process before they are sent (in this process: 20×)
 
     def __init__(self, inventory: Inventory, mqtt: MqttSettings, *, clock: Clock | None = None,
                  client_id: str | None = None, publish_every_s: float = 60.0,
@@ -119,7 +119,8 @@ class Collector:
         self._touched: set[str] = set()  # spaces with news since the last judgement
         self._heard: deque = deque()  # what the engine takes of messages, not yet given (_feed_engine)
         self._feed_lock = threading.Lock()
-        self._feed_every = self.FEED_EVERY if engine_process else 0
+        self._engine_apart = not isinstance(self.engine, OccupancyEngine)
+        self._feed_every = self.FEED_EVERY if self._engine_apart else 20 * self.FEED_EVERY
         self._lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._last_full_publish: datetime | None = None
@@ -239,8 +240,12 @@ class Collector:
             event_id = message.id
         if isinstance(message, (NodeEvent, Telemetry, NodeStatus)):
             self._heard.append(heard(self._heard_now(message, now)))
-            if self._feed_every and len(self._heard) >= self._feed_every:
-                self._feed_engine()
+            if len(self._heard) >= self._feed_every:
+                if self._engine_apart:
+                    self._feed_engine()  # a send: the engine's process works while this one frames
+                else:
+                    with self._lock:  # no judgement for a long while (handle() without one): bounded
+                        self._feed_engine()
         self.store.put(Item(self.points.of(message), msg, topic, payload, event_id, key, self._sender(parsed)))
 
     def _feed_engine(self) -> None:
@@ -250,7 +255,8 @@ class Collector:
         this process takes it before each judgement (the caller holds ``_lock``); an
         engine in a process of its own (``engine_process``) is also sent every
         ``FEED_EVERY`` messages from the network thread, so that it works while messages
-        are framed and stored."""
+        are framed and stored (one in this process takes them every 20× as many, under
+        ``_lock``, when no judgement comes)."""
         with self._feed_lock:
             items, pop = [], self._heard.popleft
             try:
@@ -398,6 +404,9 @@ class Collector:
                 snapshots = self.engine.snapshots(now, self._own_spaces)
             except EngineUnavailable:
                 snapshots = []  # the next full publish, with the new engine process
+            except Exception:  # noqa: BLE001 - also the bus's on_connect: a bug must not cost the session
+                log.exception("occupancy snapshots of %d spaces failed", len(self._own_spaces))
+                snapshots = []
             self._last_full_publish = now
         for snapshot in snapshots:
             self._publish(snapshot, changed=False)

@@ -158,3 +158,15 @@ def test_without_a_process_to_be_had_the_engine_runs_in_the_collectors(make_coll
     assert "runs in the collector's process" in caplog.text
     judged = a_meeting(c, range(70), [0])
     assert True in [j[0]["occupied"] for j in judged]
+
+
+def test_messages_handled_without_a_judgement_do_not_pile_up(make_collector):
+    c = make_collector(False)
+    start = c.clock.now()
+    for k in range(Collector.FEED_EVERY * 20 + 5):
+        c.handle(topics.node_telemetry(SITE, NODE),
+                 Telemetry(node=NODE, space=SPACE, co2_ppm=500.0, ts=c.clock.advance(seconds=1)).to_json())
+        if k % 1000 == 0:
+            c.store.run_pending()
+    assert len(c._heard) < Collector.FEED_EVERY * 20
+    assert c.engine.spaces[SPACE].co2_at >= start + timedelta(seconds=Collector.FEED_EVERY * 20)
