@@ -36,6 +36,8 @@ function drawMachines() {
   for (const [i, key] of ["machine", "lab", "state", "action"].entries())
     document.querySelectorAll("#machines-table thead th")[i].textContent = m()[key];
   const body = document.querySelector("#machines");
+  if (body.querySelector(".book-button.confirm")) return;  // a member is about to confirm a slot: not under their thumb
+  const keep = focusKey(body);
   body.replaceChildren(...machines.map((x) => {
     const tr = document.createElement("tr");
     tr.dataset.machine = x.id; tr.dataset.status = x.status; tr.className = `status-${x.status === "in_use" ? "occupied" : x.status === "free" ? "free" : "reserved"}`;
@@ -51,6 +53,7 @@ function drawMachines() {
     tr.append(name, lab, state, cell);
     return tr;
   }));
+  restoreFocus(body, keep);
 }
 
 function bookButton(x) {

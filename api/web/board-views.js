@@ -149,7 +149,7 @@ function minutes(iso, origin) { return (new Date(iso).getTime() - origin) / 6000
 function drawDay() {
   const ul = $("#day");
   if (ul.querySelector(".slot-button.confirm")) return;  // a member is about to confirm a slot: not under their thumb
-  const keep = document.activeElement && ul.contains(document.activeElement) ? document.activeElement.id : null;
+  const keep = focusKey(ul);
   ul.replaceChildren();
   if (!schedule) return;
   const now = new Date(schedule.now).getTime();
@@ -189,7 +189,7 @@ function drawDay() {
     ul.append(li);
   }
   applyFilters();
-  if (keep && document.getElementById(keep)) document.getElementById(keep).focus();
+  restoreFocus(ul, keep);
 }
 
 function slotPicker(day, now) {

@@ -78,6 +78,26 @@ function authHeaders(json) {
   if (token) h.Authorization = `Bearer ${token}`;
   return h;
 }
+// A list rebuilt while a keyboard user is in it (a refresh after an event) must not drop
+// the focus to <body>: note what had it (its id, or its row's key and its class) before,
+// and give it to the same control in the new content after.
+function focusKey(container) {
+  const a = document.activeElement;
+  if (!a || a === container || !container.contains(a)) return null;
+  if (a.id) return `#${CSS.escape(a.id)}`;
+  const item = a.closest("[data-booking], [data-machine], [data-room]");
+  if (!item) return null;
+  const [name, value] = item.dataset.booking != null ? ["booking", item.dataset.booking]
+    : item.dataset.machine != null ? ["machine", item.dataset.machine] : ["room", item.dataset.room];
+  const cls = [...a.classList].filter((c) => c !== "confirm").map((c) => `.${CSS.escape(c)}`).join("");
+  return `[data-${name}="${CSS.escape(value)}"] ${a.tagName.toLowerCase()}${cls}`;
+}
+
+function restoreFocus(container, key) {
+  const again = key && container.querySelector(key);
+  if (again && document.activeElement !== again) again.focus();
+}
+
 function say(text, focus) {  // the message sits at the bottom of the screen, where the thumb is
   const m = $("#message");
   m.textContent = text;
@@ -270,7 +290,9 @@ async function refreshMine() {
   const upcoming = list.filter((b) => holding(b) && new Date(b.end).getTime() > now);
   const past = list.filter((b) => !upcoming.includes(b)).reverse();
   for (const [ul, items] of [[$("#mine-list"), upcoming], [$("#past-list"), past]]) {
+    const keep = focusKey(ul);
     ul.replaceChildren(...(items.length ? items.map((b) => bookingItem(b, now)) : [Object.assign(document.createElement("li"), {textContent: t().none, className: "none"})]));
+    restoreFocus(ul, keep);
   }
   $("#mine").hidden = false;
 }
