@@ -115,7 +115,6 @@ Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_no_c
 Identifier = Annotated[str, AfterValidator(_identifier), _Pattern(IDENT_PATTERN), Field(max_length=63)]
 
 
-
 def _card_number(value: str) -> str:
     if int(value) > MAX_CARD_NUMBER:
         raise PydanticCustomError("card_number_too_wide", "a card number is at most {most} (the readers take "

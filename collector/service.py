@@ -376,14 +376,19 @@ class Collector:
             self._publish(snapshot)
 
     def _evaluate(self, now: datetime, spaces) -> list:
-        """The engine's new judgements; none when it fails (the store thread and the tick
-        call this: a bug in a judgement must not stop storing or acknowledging)."""
+        """The engine's new judgements."""
+        return self._ask_engine(self.engine.evaluate, now, spaces)
+
+    def _ask_engine(self, call, now: datetime, spaces) -> list:
+        """The engine's answer about ``spaces``; none when it fails (the store thread, the
+        tick and the bus's on_connect ask: a bug in a judgement must not stop storing,
+        acknowledging or the session)."""
         try:
-            return self.engine.evaluate(now, spaces)
+            return call(now, spaces)
         except EngineUnavailable:
-            return []  # judged again on the next messages or tick, by the new process
+            return []  # asked again on the next messages or tick, of the new process
         except Exception:  # noqa: BLE001
-            log.exception("occupancy judgement of %d spaces failed", len(spaces))
+            log.exception("occupancy engine: %s of %d spaces failed", call.__name__, len(spaces))
             return []
 
     # -- output -------------------------------------------------------------------------
@@ -400,13 +405,7 @@ class Collector:
         with self._lock:
             self._feed_engine()
             now = self.clock.now()
-            try:
-                snapshots = self.engine.snapshots(now, self._own_spaces)
-            except EngineUnavailable:
-                snapshots = []  # the next full publish, with the new engine process
-            except Exception:  # noqa: BLE001 - also the bus's on_connect: a bug must not cost the session
-                log.exception("occupancy snapshots of %d spaces failed", len(self._own_spaces))
-                snapshots = []
+            snapshots = self._ask_engine(self.engine.snapshots, now, self._own_spaces)
             self._last_full_publish = now
         for snapshot in snapshots:
             self._publish(snapshot, changed=False)

@@ -127,11 +127,10 @@ class OccupancyEngine:
             for space_id in self.node_spaces.get(node, ()):
                 self.spaces[space_id].offline.add(node)
 
-    def feed(self, heard: list[tuple]) -> int:
-        """Messages heard, as :func:`heard` tuples, in the order heard; returns how many
-        could not be taken (each logged: one cannot stop the ones behind it)."""
-        failed = 0
-        for item in heard:
+    def feed(self, items: list[tuple]) -> None:
+        """Messages heard, as :func:`heard` tuples, in the order heard (one that cannot be
+        taken is logged: it cannot stop the ones behind it)."""
+        for item in items:
             try:
                 what = item[0]
                 if what == READING:
@@ -141,9 +140,7 @@ class OccupancyEngine:
                 else:
                     self.on_status(item[1], item[3], item[2])
             except Exception:  # noqa: BLE001 - a bug on one message must not cost the engine the rest
-                failed += 1
                 log.exception("occupancy engine: cannot take %r", item[:3])
-        return failed
 
     def close(self) -> None:
         """Nothing to release in this process (:class:`~collector.occupancy.worker.EngineProcess` has)."""

@@ -81,8 +81,6 @@ class EngineProcess:
     """:class:`~collector.occupancy.OccupancyEngine`'s calls the collector makes, answered by
     an engine in another process."""
 
-    CALLS = ("evaluate", "snapshots", "state_dict", "load_state")
-
     def __init__(self, inventory: Inventory, settings: EngineSettings | None = None, *, timeout_s: float = 30.0,
                  on_restart=None):
         self.inventory, self.settings, self.timeout_s = inventory, settings, timeout_s
